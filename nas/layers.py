@@ -1,0 +1,135 @@
+"""Resolve an :class:`~nas.arch.Arch` into the concrete layers a model is built from.
+
+This is the one place where family conventions become numbers: width/depth multipliers (round to 8),
+stage repeats, expanded widths, squeeze widths, default activations, which blocks have a residual, and the
+spatial size each layer sees. The builder turns each :class:`Layer` into one module, and the latency
+lookup table keys its entries by :attr:`Layer.key` — so a LUT entry and a built block always agree.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from nas.arch import Arch, BlockArgs, make_divisible
+
+__all__ = ["Layer", "resolve", "round_filters", "round_repeats", "conv_out_size"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One built unit. ``kind`` is ``stem``, ``ds``, ``mbconv``, ``shuffle``, ``conv`` or ``head``.
+
+    Channels are after multipliers. ``input_size`` is the input's height (= width) in pixels.
+    For ``head``: ``mid_chs`` is the 1×1 conv width (0 if none), ``out_chs`` the class count and
+    ``hidden`` the width of MobileNetV3's linear layer after pooling (0 if none).
+    """
+
+    kind: str
+    in_chs: int
+    out_chs: int
+    mid_chs: int
+    kernel_size: int
+    stride: int
+    activation: str
+    se_chs: int = 0
+    se_gate: str = "sigmoid"
+    se_activation: str = "relu"
+    pw_act: bool = False
+    skip: bool = False
+    pool: str = "none"
+    hidden: int = 0
+    dropout: float = 0.0
+    input_size: int = 224
+    stage: int = -1  # index into Arch.blocks; -1 for stem, len(blocks) for head
+    index: int = 0  # position within the stage
+
+    @property
+    def key(self) -> str:
+        """Everything that can change this layer's latency, as a stable string (for lookup tables)."""
+        parts = [self.kind, f"i{self.in_chs}", f"o{self.out_chs}", f"m{self.mid_chs}", f"k{self.kernel_size}",
+                 f"s{self.stride}", self.activation, f"hw{self.input_size}"]
+        if self.se_chs:
+            parts.append(f"se{self.se_chs}-{self.se_gate}-{self.se_activation}")
+        if self.pw_act:
+            parts.append("pwact")
+        if self.skip:
+            parts.append("skip")
+        if self.pool != "none":
+            parts.append(f"pool{self.pool}")
+        if self.hidden:
+            parts.append(f"h{self.hidden}")
+        return "_".join(parts)
+
+    @property
+    def output_size(self) -> int:
+        if self.kind == "head":
+            return 1
+        size = conv_out_size(self.input_size, self.kernel_size, self.stride)
+        return conv_out_size(size, 3, 2) if self.pool == "max" else size
+
+    def at_size(self, input_size: int) -> "Layer":
+        return dataclasses.replace(self, input_size=input_size)
+
+
+def conv_out_size(size: int, kernel_size: int, stride: int) -> int:
+    """Output size of a conv with ``padding = kernel_size // 2``."""
+    return (size + 2 * (kernel_size // 2) - kernel_size) // stride + 1
+
+
+def round_filters(filters: int, width_multiplier: float, divisor: int = 8) -> int:
+    """Scale a width by the multiplier and round to a multiple of 8 (unchanged at multiplier 1)."""
+    if width_multiplier == 1:
+        return filters
+    return make_divisible(filters * width_multiplier, divisor)
+
+
+def round_repeats(repeats: int, depth_multiplier: float) -> int:
+    """``ceil(repeats × depth_multiplier)`` (EfficientNet's rule; unchanged at multiplier 1)."""
+    return int(math.ceil(repeats * depth_multiplier))
+
+
+def _se_chs(arch: Arch, b: BlockArgs, in_chs: int, mid_chs: int) -> int:
+    if not b.has_se:
+        return 0
+    if arch.se.source == "input":
+        return max(1, int(in_chs * b.se_ratio))
+    return make_divisible(mid_chs * b.se_ratio, 8)
+
+
+def resolve(arch: Arch, resolution: int | None = None) -> list[Layer]:
+    """The stem, every block of every stage, and the head, in order, at ``resolution`` (default: the
+    arch's own). Pure function of its arguments."""
+    size = arch.resolution if resolution is None else resolution
+    wm, dm = arch.width_multiplier, arch.depth_multiplier
+    stem_act = arch.stem.activation or arch.activation
+    stem_out = round_filters(arch.stem.filters, wm)
+    layers = [Layer("stem", arch.in_channels, stem_out, stem_out, arch.stem.kernel_size, arch.stem.strides,
+                    stem_act, pool=arch.stem.pool, input_size=size, stage=-1)]
+    size = layers[0].output_size
+    in_chs = stem_out
+    for stage, b in enumerate(arch.blocks):
+        out_chs = round_filters(b.output_filters, wm)
+        act = b.activation or arch.activation
+        for index in range(round_repeats(b.num_repeat, dm)):
+            stride = b.strides if index == 0 else 1
+            if b.block == "mbconv":
+                mid = int(math.floor(in_chs * b.expand_ratio + 0.5))
+            elif b.block == "shuffle":
+                mid = out_chs // 2
+            else:
+                mid = in_chs
+            skip = b.id_skip and stride == 1 and in_chs == out_chs and b.block != "shuffle"
+            layer = Layer(b.block, in_chs, out_chs, mid, b.kernel_size, stride, act,
+                          se_chs=_se_chs(arch, b, in_chs, mid), se_gate=arch.se.gate,
+                          se_activation=arch.se.activation or act, pw_act=b.pw_act, skip=skip,
+                          input_size=size, stage=stage, index=index)
+            layers.append(layer)
+            size = layer.output_size
+            in_chs = out_chs
+    head = arch.head
+    head_conv = round_filters(head.filters, wm) if head.filters else 0
+    hidden = round_filters(head.hidden_filters, wm) if head.hidden_filters else 0
+    layers.append(Layer("head", in_chs, arch.num_classes, head_conv, 1, 1, head.activation or arch.activation,
+                        hidden=hidden, dropout=head.dropout, input_size=size, stage=len(arch.blocks)))
+    return layers
