@@ -51,10 +51,12 @@ __all__ = [
     "BlockArgs",
     "HeadArgs",
     "SEArgs",
+    "block_from_dict",
     "StemArgs",
     "dump_arch",
     "load_arch",
     "make_divisible",
+    "validate",
 ]
 
 BLOCK_KINDS = ("ds", "mbconv", "shuffle", "conv")
@@ -260,6 +262,11 @@ class _Checker:
         if not isinstance(value, bool):
             self.fail(where, f"expected true or false, got {value!r}")
         return value
+
+
+def block_from_dict(data: Any, source: str, where: str = "block") -> BlockArgs:
+    """One validated :class:`BlockArgs` from a plain dict; errors read ``source: where.field: problem``."""
+    return _block_from_dict(data, where, _Checker(source))
 
 
 def _block_from_dict(data: Any, where: str, chk: _Checker) -> BlockArgs:

@@ -12,6 +12,7 @@ memory is an estimate, see :func:`activation_bytes`.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,7 +22,7 @@ from torch import nn
 
 from nas.arch import Arch, load_arch
 
-__all__ = ["CostSummary", "activation_bytes", "count_macs", "count_params", "summary"]
+__all__ = ["CostSummary", "activation_bytes", "count_macs", "count_params", "macs_by_module", "summary"]
 
 
 @dataclass(frozen=True)
@@ -60,20 +61,27 @@ def _input(model: nn.Module, resolution: int, in_channels: int | None) -> torch.
     return torch.zeros(1, in_channels, resolution, resolution, device=device)
 
 
-def count_macs(model: nn.Module, resolution: int, in_channels: int | None = None) -> int:
-    """Multiply-accumulates of one forward pass at ``resolution``, batch 1, in eval mode (fvcore)."""
+def macs_by_module(model: nn.Module, resolution: int, in_channels: int | None = None) -> dict[str, int]:
+    """Multiply-accumulates of one forward pass at ``resolution``, batch 1, in eval mode (fvcore), for
+    every submodule by qualified name; ``""`` is the whole model."""
     from fvcore.nn import FlopCountAnalysis
 
     was_training = model.training
     model.eval()
     try:
         logging.getLogger("fvcore").setLevel(logging.ERROR)
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fvcore traces with torch.jit, which warns of its deprecation
             analysis = FlopCountAnalysis(model, _input(model, resolution, in_channels))
             analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-            return int(analysis.total())
+            return {name: int(v) for name, v in analysis.by_module().items()}
     finally:
         model.train(was_training)
+
+
+def count_macs(model: nn.Module, resolution: int, in_channels: int | None = None) -> int:
+    """Multiply-accumulates of one forward pass at ``resolution``, batch 1, in eval mode (fvcore)."""
+    return macs_by_module(model, resolution, in_channels)[""]
 
 
 def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None = None,

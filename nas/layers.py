@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nas.arch import Arch, BlockArgs, make_divisible
 
-__all__ = ["Layer", "resolve", "round_filters", "round_repeats", "conv_out_size"]
+__all__ = ["Layer", "resolve", "resolve_stage", "round_filters", "round_repeats", "conv_out_size"]
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,40 @@ def _se_chs(arch: Arch, b: BlockArgs, in_chs: int, mid_chs: int) -> int:
     return make_divisible(mid_chs * b.se_ratio, 8)
 
 
+def resolve_stage(arch: Arch, b: BlockArgs, stage: int, in_chs: int, input_size: int,
+                  max_repeats: int | None = None) -> list[Layer]:
+    """The layers of one stage ``b`` whose input has ``in_chs`` channels (after multipliers) and
+    ``input_size`` pixels. ``max_repeats`` caps the repeats (the repeats after the second are identical
+    layers, which is all a lookup table needs)."""
+    out_chs = round_filters(b.output_filters, arch.width_multiplier)
+    act = b.activation or arch.activation
+    repeats = round_repeats(b.num_repeat, arch.depth_multiplier)
+    layers: list[Layer] = []
+    size = input_size
+    for index in range(repeats if max_repeats is None else min(repeats, max_repeats)):
+        stride = b.strides if index == 0 else 1
+        if b.block == "mbconv":
+            mid = int(math.floor(in_chs * b.expand_ratio + 0.5))
+        elif b.block == "shuffle":
+            mid = out_chs // 2
+        else:
+            mid = in_chs
+        skip = b.id_skip and stride == 1 and in_chs == out_chs and b.block != "shuffle"
+        layer = Layer(b.block, in_chs, out_chs, mid, b.kernel_size, stride, act,
+                      se_chs=_se_chs(arch, b, in_chs, mid), se_gate=arch.se.gate,
+                      se_activation=arch.se.activation or act, pw_act=b.pw_act, skip=skip,
+                      input_size=size, stage=stage, index=index)
+        layers.append(layer)
+        size = layer.output_size
+        in_chs = out_chs
+    return layers
+
+
 def resolve(arch: Arch, resolution: int | None = None) -> list[Layer]:
     """The stem, every block of every stage, and the head, in order, at ``resolution`` (default: the
     arch's own). Pure function of its arguments."""
     size = arch.resolution if resolution is None else resolution
-    wm, dm = arch.width_multiplier, arch.depth_multiplier
+    wm = arch.width_multiplier
     stem_act = arch.stem.activation or arch.activation
     stem_out = round_filters(arch.stem.filters, wm)
     layers = [Layer("stem", arch.in_channels, stem_out, stem_out, arch.stem.kernel_size, arch.stem.strides,
@@ -109,24 +138,9 @@ def resolve(arch: Arch, resolution: int | None = None) -> list[Layer]:
     size = layers[0].output_size
     in_chs = stem_out
     for stage, b in enumerate(arch.blocks):
-        out_chs = round_filters(b.output_filters, wm)
-        act = b.activation or arch.activation
-        for index in range(round_repeats(b.num_repeat, dm)):
-            stride = b.strides if index == 0 else 1
-            if b.block == "mbconv":
-                mid = int(math.floor(in_chs * b.expand_ratio + 0.5))
-            elif b.block == "shuffle":
-                mid = out_chs // 2
-            else:
-                mid = in_chs
-            skip = b.id_skip and stride == 1 and in_chs == out_chs and b.block != "shuffle"
-            layer = Layer(b.block, in_chs, out_chs, mid, b.kernel_size, stride, act,
-                          se_chs=_se_chs(arch, b, in_chs, mid), se_gate=arch.se.gate,
-                          se_activation=arch.se.activation or act, pw_act=b.pw_act, skip=skip,
-                          input_size=size, stage=stage, index=index)
-            layers.append(layer)
-            size = layer.output_size
-            in_chs = out_chs
+        stage_layers = resolve_stage(arch, b, stage, in_chs, size)
+        layers.extend(stage_layers)
+        size, in_chs = stage_layers[-1].output_size, stage_layers[-1].out_chs
     head = arch.head
     head_conv = round_filters(head.filters, wm) if head.filters else 0
     hidden = round_filters(head.hidden_filters, wm) if head.hidden_filters else 0
