@@ -1,0 +1,105 @@
+"""Export the best networks of a study as BlockArgs YAML files.
+
+``<out>/pareto/<trial>_<name>.yaml`` — one buildable file per network (``nas.build_model(path)``), and
+``<out>/pareto.yaml`` listing them with their scores and strings.
+
+* Two objectives (proxy ↑, latency ↓): the feasible Pareto front (Optuna's ``study.best_trials``, which
+  already leaves out trials that violate the latency constraint).
+* One objective (MnasNet reward): the ``top_k`` feasible trials by reward.
+* No feasible trial: the ``top_k`` trials closest to the target, each marked ``feasible: false``, and a
+  plain sentence saying so.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+import yaml
+from optuna.trial import FrozenTrial, TrialState
+
+from nas.arch import Arch, dump_arch, load_arch
+
+__all__ = ["export_pareto", "select_trials", "trial_arch"]
+
+
+def _feasible(t: FrozenTrial) -> bool:
+    return all(v <= 0 for v in t.constraints.values())
+
+
+def select_trials(study: optuna.Study, top_k: int = 5) -> tuple[list[FrozenTrial], bool]:
+    """(trials to export, whether they meet the target). A duplicated architecture appears once."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    multi = len(study.directions) > 1
+    feasible = [t for t in complete if _feasible(t)]
+    if feasible:
+        chosen = study.best_trials if multi else sorted(feasible, key=lambda t: -t.value)
+    else:
+        chosen = sorted(complete, key=lambda t: (sum(max(0.0, v) for v in t.constraints.values()), t.number))
+    unique: dict[str, FrozenTrial] = {}
+    for t in sorted(chosen, key=lambda t: t.number) if multi and feasible else chosen:
+        unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
+    trials = list(unique.values())
+    if multi and feasible:
+        return sorted(trials, key=lambda t: t.values[1]), True
+    return trials[:top_k], bool(feasible)
+
+
+def trial_arch(study: optuna.Study, trial: FrozenTrial) -> Arch:
+    """The architecture of a trial: its YAML file if present, else rebuilt from its parameters."""
+    path = trial.user_attrs.get("yaml")
+    if path and Path(path).is_file():
+        return load_arch(path)
+    from nas.space import load_space
+
+    settings = study.user_attrs.get("settings", {})
+    space = load_space(settings.get("space", "search_spaces/mnasnet.yaml"))
+    arch = space.from_params(trial.params)
+    return arch.replace(name=trial.user_attrs.get("arch_name", f"{space.name}-t{trial.number:04d}"))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "net"
+
+
+def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | None = None, *, top_k: int = 5,
+                  echo: Callable[[str], None] = print) -> tuple[list[Path], bool]:
+    """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible)."""
+    out = Path(out_dir)
+    target = target_ms if target_ms is not None else study.user_attrs.get("latency_target_ms")
+    trials, ok = select_trials(study, top_k)
+    folder = out / "pareto"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    files: list[Path] = []
+    rows: list[dict[str, Any]] = []
+    for t in trials:
+        arch = trial_arch(study, t)
+        path = folder / f"{t.number:04d}_{_slug(arch.name)}.yaml"
+        dump_arch(arch, path)
+        files.append(path)
+        a = t.user_attrs
+        rows.append({"file": str(path.relative_to(out)), "trial": t.number, "name": arch.name,
+                     "feasible": _feasible(t), "reference": a.get("reference"),
+                     "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
+                     "latency_method": a.get("latency_method"), "device": a.get("device"),
+                     "proxy": a.get("proxy"), "proxy_value": a.get("proxy_value"),
+                     "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"), "macs": a.get("macs"),
+                     "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings")})
+    summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
+               "objectives": list(study.metric_names or []), "networks": rows}
+    tmp = out / ".pareto.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
+    tmp.replace(out / "pareto.yaml")
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        echo("no trial completed: nothing to export")
+    elif ok:
+        echo(f"exported {len(files)} network(s) meeting the {target:g} ms target to {folder}/")
+    else:
+        fastest = min((t.user_attrs.get("latency_ms", float("inf")) for t in complete), default=float("nan"))
+        echo(f"no trial met the {target:g} ms target (fastest: {fastest:.2f} ms); exported the {len(files)} "
+             f"closest to {folder}/, marked feasible: false")
+    return files, ok
