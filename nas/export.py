@@ -3,8 +3,8 @@
 ``<out>/pareto/<trial>_<name>.yaml`` — one buildable file per network (``nas.build_model(path)``), and
 ``<out>/pareto.yaml`` listing them with their scores and strings.
 
-* Two objectives (proxy ↑, latency ↓): the feasible Pareto front (Optuna's ``study.best_trials``, which
-  already leaves out trials that violate the latency constraint).
+* Two objectives (proxy ↑, latency ↓): the Pareto front of the trials that meet the target (with the
+  study's own target this is exactly Optuna's constraint-aware ``study.best_trials``, as a test checks).
 * One objective (MnasNet reward): the ``top_k`` feasible trials by reward.
 * No feasible trial: the ``top_k`` trials closest to the target, each marked ``feasible: false``, and a
   plain sentence saying so.
@@ -24,19 +24,32 @@ from nas.arch import Arch, dump_arch, load_arch
 __all__ = ["export_pareto", "select_trials", "trial_arch"]
 
 
-def _feasible(t: FrozenTrial) -> bool:
-    return all(v <= 0 for v in t.constraints.values())
+def _front(trials: list[FrozenTrial], directions: list[optuna.study.StudyDirection]) -> list[FrozenTrial]:
+    """The non-dominated trials (Pareto front) among ``trials``."""
+    signs = [1 if d == optuna.study.StudyDirection.MAXIMIZE else -1 for d in directions]
+
+    def dominates(a: FrozenTrial, b: FrozenTrial) -> bool:
+        av = [s * v for s, v in zip(signs, a.values)]
+        bv = [s * v for s, v in zip(signs, b.values)]
+        return all(x >= y for x, y in zip(av, bv)) and any(x > y for x, y in zip(av, bv))
+
+    return [t for t in trials if not any(dominates(u, t) for u in trials)]
 
 
-def select_trials(study: optuna.Study, top_k: int = 5) -> tuple[list[FrozenTrial], bool]:
-    """(trials to export, whether they meet the target). A duplicated architecture appears once."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+def select_trials(study: optuna.Study, target_ms: float, top_k: int = 5) -> tuple[list[FrozenTrial], bool]:
+    """(trials to export, whether they meet ``target_ms``). A duplicated architecture appears once.
+
+    Feasibility is judged on each trial's recorded latency against ``target_ms`` — the study's own target
+    (then it agrees with the stored constraints, hence with ``study.best_trials``) or a new one.
+    """
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if "latency_ms" in t.user_attrs]
     multi = len(study.directions) > 1
-    feasible = [t for t in complete if _feasible(t)]
+    feasible = [t for t in complete if t.user_attrs["latency_ms"] <= target_ms]
     if feasible:
-        chosen = study.best_trials if multi else sorted(feasible, key=lambda t: -t.value)
+        chosen = _front(feasible, study.directions) if multi else sorted(feasible, key=lambda t: -t.value)
     else:
-        chosen = sorted(complete, key=lambda t: (sum(max(0.0, v) for v in t.constraints.values()), t.number))
+        chosen = sorted(complete, key=lambda t: (t.user_attrs["latency_ms"], t.number))
     unique: dict[str, FrozenTrial] = {}
     for t in sorted(chosen, key=lambda t: t.number) if multi and feasible else chosen:
         unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
@@ -68,7 +81,9 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
     """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible)."""
     out = Path(out_dir)
     target = target_ms if target_ms is not None else study.user_attrs.get("latency_target_ms")
-    trials, ok = select_trials(study, top_k)
+    if target is None:
+        raise ValueError(f"study {study.study_name!r} records no latency target; give one")
+    trials, ok = select_trials(study, float(target), top_k)
     folder = out / "pareto"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.yaml"):
@@ -82,7 +97,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
         files.append(path)
         a = t.user_attrs
         rows.append({"file": str(path.relative_to(out)), "trial": t.number, "name": arch.name,
-                     "feasible": _feasible(t), "reference": a.get("reference"),
+                     "feasible": t.user_attrs["latency_ms"] <= target, "reference": a.get("reference"),
                      "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
                      "latency_method": a.get("latency_method"), "device": a.get("device"),
                      "proxy": a.get("proxy"), "proxy_value": a.get("proxy_value"),

@@ -6,16 +6,16 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import nas.zoo
 from nas.arch import ArchError, load_arch
+from nas.cli import OneLineParser
 from nas.describe import describe
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description="Show the structure and cost of a BlockArgs YAML file or a zoo network.",
         epilog=f"zoo networks: {', '.join(nas.zoo.names())}")
     parser.add_argument("arch", help="a BlockArgs YAML file or a zoo name")
@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="input size in pixels for MACs and memory (default: the file's resolution)")
     args = parser.parse_args(argv)
     if args.resolution is not None and args.resolution < 32:
-        parser.exit(2, f"inspect_arch.py: error: --resolution must be ≥ 32 (got {args.resolution})\n")
+        parser.fail(f"--resolution must be ≥ 32 (got {args.resolution})")
     try:
         arch = load_arch(args.arch)
     except (ArchError, OSError) as exc:
-        parser.exit(2, f"inspect_arch.py: error: {exc}\n")
+        parser.fail(exc)
     print(describe(arch, args.resolution))
     return 0
 
