@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import signal
 import sys
 import time
 import warnings
@@ -81,6 +82,7 @@ class SearchConfig:
     objective: str = "pareto"
     out: str = "runs"
     top_k: int = 5  # infeasible fallback / single-objective export size
+    workers: int = 1  # processes on this machine (>1 needs a server database such as PostgreSQL)
     progress: bool = True
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -158,15 +160,29 @@ class _Objective:
                                  f" from {scores.proxy}")
         return (mnasnet_reward(scores.proxy_value, scores.latency_ms, self.config.latency_target_ms),)
 
-    def _owner(self, study: optuna.Study, key: str, number: int) -> FrozenTrial | None:
-        """The lowest-numbered other trial with the same architecture, if any (COMPLETE or RUNNING)."""
-        owners = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
-                  if t.number < number and t.user_attrs.get("arch_key") == key and "fail_reason" not in t.user_attrs]
+    def _owner(self, study: optuna.Study, key: str, number: int, timeout: float = 600) -> FrozenTrial | None:
+        """The lowest-numbered other trial with the same architecture, if any (COMPLETE or RUNNING).
+
+        Lower-numbered trials that are running but have not yet published their architecture key are
+        waited for first (milliseconds: the key is set right after sampling), so two workers can never
+        both miss each other and score the same architecture.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+            lower = [t for t in trials if t.number < number]
+            unkeyed = [t for t in lower if t.state == TrialState.RUNNING and "arch_key" not in t.user_attrs]
+            if not unkeyed or time.monotonic() > deadline:
+                break
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(0.05)
+        owners = [t for t in lower if t.user_attrs.get("arch_key") == key and "fail_reason" not in t.user_attrs]
         return min(owners, key=lambda t: t.number) if owners else None
 
     def _wait_for(self, study: optuna.Study, owner: FrozenTrial, timeout: float = 1800) -> FrozenTrial | None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            optuna.storages.fail_stale_trials(study)  # an owner whose worker died must not block us
             current = study._storage.get_trial(owner._trial_id)
             if current.state == TrialState.COMPLETE:
                 return current
@@ -177,6 +193,10 @@ class _Objective:
 
     def __call__(self, trial: optuna.trial.Trial) -> tuple[float, ...] | float:
         study = trial.study
+        if _is_surplus(study, trial.number, self.config.trials):
+            trial.set_user_attr("surplus", True)
+            raise optuna.TrialPruned("the study already has its trials")
+        study._storage.set_trial_system_attr(trial._trial_id, "nas_pid", os.getpid())
         arch = self.space.suggest(trial)
         key = arch_key(arch)
         arch = dataclasses.replace(arch, name=f"{self.space.name}-t{trial.number:04d}")
@@ -261,14 +281,36 @@ class _Progress:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
         post["fail"] = fails
         self.bar.set_postfix(post, refresh=False)
-        self.bar.update(1)
+        self.bar.update(min(sum(_counted(t) for t in trials), self.bar.total) - self.bar.n)
 
     def close(self) -> None:
         self.bar.close()
 
 
-def _finished(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
+def _counted(t: FrozenTrial) -> bool:
+    """A trial that has its result: scored (COMPLETE) or rejected as a candidate (FAIL with a reason).
+    Trials that were killed or interrupted don't count: they are retried or resumed."""
+    return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "fail_reason" in t.user_attrs)
+
+
+def _tally(study: optuna.Study) -> tuple[int, int]:
+    """(counted trials, active trials: RUNNING or WAITING)."""
+    trials = study.get_trials(deepcopy=False)
+    return (sum(_counted(t) for t in trials),
+            sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials))
+
+
+def _is_surplus(study: optuna.Study, number: int, target: int) -> bool:
+    """Whether trial ``number`` would take the study past ``target`` counted trials.
+
+    Lower-numbered trials have priority: a trial proceeds only if the counted trials plus the active trials
+    numbered below it leave room. Every lower-numbered trial exists before this check, so however many
+    workers race, at most ``target`` trials are ever counted.
+    """
+    trials = study.get_trials(deepcopy=False)
+    ahead = sum(_counted(t) or (t.number < number and t.state in (TrialState.RUNNING, TrialState.WAITING))
+                for t in trials if t.number != number)
+    return ahead >= target
 
 
 def open_study(config: SearchConfig, space: Any, storage: optuna.storages.BaseStorage, name: str,
@@ -293,63 +335,111 @@ def open_study(config: SearchConfig, space: Any, storage: optuna.storages.BaseSt
     return study
 
 
-def run_search(config: SearchConfig, *, echo: Callable[[str], None] = print) -> SearchResult:
-    """Run (or resume) a search until the study holds ``config.trials`` finished trials, then export.
+class _Worker:
+    """One process's share of a search: its space, evaluator, storage, study and objective."""
 
-    Ctrl-C stops after the running trial is marked failed, and still exports what there is.
+    def __init__(self, config: SearchConfig):
+        from nas.space import load_space
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are counted on the bar and kept per trial
+        self.config = config
+        self.space = load_space(config.space)
+        self.evaluator = Evaluator(latency=config.latency, proxy=config.proxy, data=config.data,
+                                   device=config.device, threads=config.threads, seed=config.seed)
+        self.name = config.study_name or config.derived_study_name(self.space.name)
+        self.run_dir = Path(config.out) / self.name
+        self.storage_url = config.storage or f"sqlite:///{self.run_dir / 'study.db'}"
+        self.settings = {"space": config.space, "objective": config.objective,
+                         "latency_target_ms": config.latency_target_ms, "sampler": config.sampler,
+                         "seed": config.seed, **self.evaluator.describe()}
+
+    def open(self) -> optuna.Study:
+        from optuna.artifacts import FileSystemArtifactStore
+
+        (self.run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
+        self.study = open_study(self.config, self.space, make_storage(self.storage_url), self.name, self.settings)
+        store = FileSystemArtifactStore(str(self.run_dir / "artifacts"))
+        self.objective = _Objective(self.config, self.space, self.evaluator, self.run_dir, store)
+        return self.study
+
+    def loop(self, callbacks: list[Callable[[optuna.Study, FrozenTrial], None]], poll: float = 1.0) -> None:
+        """Run one trial at a time until the study holds ``config.trials`` counted trials (or time is up).
+
+        While the remaining trials are all running elsewhere, wait — failing trials whose worker stopped
+        sending heartbeats, so that their retries are picked up here.
+        """
+        deadline = None if self.config.timeout is None else time.monotonic() + self.config.timeout
+        while deadline is None or time.monotonic() < deadline:
+            counted, active = _tally(self.study)
+            if counted >= self.config.trials:
+                return
+            if counted + active >= self.config.trials:
+                optuna.storages.fail_stale_trials(self.study)
+                time.sleep(poll)
+                continue
+            self.study.optimize(self.objective, n_trials=1, catch=(CandidateError,), callbacks=callbacks)
+
+
+def _worker_main(config: SearchConfig) -> None:
+    """Entry point of an extra worker process (``--workers N``)."""
+    worker = _Worker(config)
+    worker.open()
+    try:
+        worker.loop([])
+    except KeyboardInterrupt:
+        pass
+
+
+def run_search(config: SearchConfig, *, echo: Callable[[str], None] = print) -> SearchResult:
+    """Run (or resume) a search until the study holds ``config.trials`` trials with a result, then export.
+
+    With ``config.workers > 1`` the other workers are processes of this machine; the same command on
+    another machine joins the same study. Ctrl-C stops (the running trials are marked failed) and still
+    exports what there is.
     """
     from nas.export import export_pareto
-    from nas.space import load_space
 
     if config.latency_target_ms <= 0 or not math.isfinite(config.latency_target_ms):
         raise ValueError(f"latency target must be a positive number of ms, got {config.latency_target_ms}")
     if config.objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {config.objective!r}: use one of {', '.join(OBJECTIVES)}")
     make_sampler(config.sampler, config.seed)  # validate early
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are counted on the bar and kept per trial
-    space = load_space(config.space)
-    evaluator = Evaluator(latency=config.latency, proxy=config.proxy, data=config.data, device=config.device,
-                          threads=config.threads, seed=config.seed)
-    name = config.study_name or config.derived_study_name(space.name)
-    run_dir = Path(config.out) / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    storage_url = config.storage or f"sqlite:///{run_dir / 'study.db'}"
-    storage = make_storage(storage_url)
-    settings = {"space": config.space, "objective": config.objective, "latency_target_ms": config.latency_target_ms,
-                "sampler": config.sampler, "seed": config.seed, **evaluator.describe()}
-    study = open_study(config, space, storage, name, settings)
-    _write_run_json(run_dir, config, storage_url, name, settings)
+    if config.workers > 1 and (config.storage is None or config.storage.startswith("sqlite")):
+        raise ValueError("--workers > 1 needs a server database (--storage postgresql://…): "
+                         "SQLite is not for parallel workers")
+    worker = _Worker(config)
+    worker.run_dir.mkdir(parents=True, exist_ok=True)
+    study = worker.open()
+    _write_run_json(worker.run_dir, config, worker.storage_url, worker.name, worker.settings)
 
-    from optuna.artifacts import FileSystemArtifactStore
+    import multiprocessing
 
-    (run_dir / "artifacts").mkdir(exist_ok=True)
-    artifact_store = FileSystemArtifactStore(str(run_dir / "artifacts"))
-
-    objective = _Objective(config, space, evaluator, run_dir, artifact_store)
-    done = _finished(study)
-    progress = _Progress(config, done)
+    context = multiprocessing.get_context("spawn")
+    others = [context.Process(target=_worker_main, args=(config,), daemon=False) for _ in range(config.workers - 1)]
+    for p in others:
+        p.start()
+    progress = _Progress(config, _tally(study)[0])
     interrupted = False
     try:
-        from optuna.study import MaxTrialsCallback
-
-        if done < config.trials:
-            study.optimize(objective, n_trials=None if config.trials is None else config.trials - done,
-                           timeout=config.timeout, catch=(CandidateError,),
-                           callbacks=[MaxTrialsCallback(config.trials, states=(TrialState.COMPLETE,
-                                                                               TrialState.PRUNED,
-                                                                               TrialState.FAIL)), progress])
+        worker.loop([progress])
     except KeyboardInterrupt:
         interrupted = True
+        for p in others:
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signal.SIGINT)
     finally:
+        for p in others:
+            p.join()
         progress.close()
-    exported, feasible = export_pareto(study, run_dir, config.latency_target_ms, top_k=config.top_k, echo=echo)
-    _report(run_dir, study, config, echo)
+    exported, feasible = export_pareto(study, worker.run_dir, config.latency_target_ms, top_k=config.top_k,
+                                       echo=echo)
+    _report(worker.run_dir, study, config, echo)
+    run_dir, storage_url, name = worker.run_dir, worker.storage_url, worker.name
     if interrupted:
         echo(f"interrupted: rerun the same command to resume study {name!r}")
     echo(f"study:     {storage_url} (study {name!r})")
-    echo(f"run:       {run_dir}/ (run.json, trials/, pareto/, pareto.yaml)")
-    echo(f"dashboard: python scripts/dashboard.py {run_dir}    "
-         f"(or: optuna-dashboard {storage_url} --artifact-dir {run_dir / 'artifacts'})")
+    echo(f"run:       {run_dir}/ (run.json, trials/, pareto/, pareto.yaml, artifacts/)")
+    echo(f"dashboard: python scripts/dashboard.py {run_dir}")
     return SearchResult(study, run_dir, storage_url, exported, feasible, interrupted)
 
 

@@ -53,6 +53,9 @@ def build_parser() -> OneLineParser:
     p.add_argument("--objective", default="pareto",
                    help=f"one of {', '.join(OBJECTIVES)}: Pareto front under a hard latency constraint, or "
                         "MnasNet's soft reward ACC·(LAT/T)^-0.07")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="worker processes on this machine (needs --storage postgresql://…); the same command on "
+                        "other machines joins the study")
     p.add_argument("--top-k", type=positive_int, default=5, help="networks exported when there is no front")
     p.add_argument("--out", default="runs", help="where runs/<study>/ goes (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -83,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.fail(f"unknown sampler {args.sampler!r}: use one of {', '.join(SAMPLERS)}")
     if args.objective not in OBJECTIVES:
         parser.fail(f"unknown objective {args.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    if args.workers > 1 and (args.storage is None or args.storage.startswith("sqlite")):
+        parser.fail("--workers > 1 needs a server database (--storage postgresql://…): SQLite is not for "
+                    "parallel workers")
     if not Path(args.space).is_file():
         parser.fail(f"{args.space}: no such search space file")
     try:
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                           timeout=args.timeout, sampler=args.sampler, seed=args.seed, storage=args.storage,
                           study_name=args.study_name, latency=args.latency, proxy=args.proxy, data=args.data,
                           device=args.device, threads=args.threads, objective=args.objective, out=args.out,
-                          top_k=args.top_k, progress=not args.no_progress, command=[sys.argv[0], *argv])
+                          top_k=args.top_k, workers=args.workers, progress=not args.no_progress, command=[sys.argv[0], *argv])
     from nas.search import run_search
 
     try:
