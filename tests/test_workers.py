@@ -96,7 +96,8 @@ def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: s
     assert trials[killed_number].state == TrialState.FAIL
     retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed_number]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == trials[killed_number].params
+    # the retry keeps what the killed trial had sampled (it may have died before sampling everything)
+    assert trials[killed_number].params.items() <= retries[0].params.items()
     assert sum(t.state == TrialState.COMPLETE for t in trials.values()) == 8
     for number, values in before.items():  # nothing completed was lost
         assert trials[number].state == TrialState.COMPLETE and trials[number].values == values
