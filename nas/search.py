@@ -330,6 +330,9 @@ def open_study(config: SearchConfig, space: Any, storage: optuna.storages.BaseSt
                            else ["mnasnet_reward"])
     study.set_user_attr("settings", settings)
     study.set_user_attr("latency_target_ms", config.latency_target_ms)
+    from nas.report import write_study_note
+
+    write_study_note(study, settings)  # the run's settings as an optuna-dashboard note
     for ref in space.reference_archs():
         study.enqueue_trial(space.params_of(ref), user_attrs={"reference": ref.name})
     return study
