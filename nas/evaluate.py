@@ -123,9 +123,9 @@ class Evaluator:
             raise ValueError(f"--proxy {proxy} trains on real data: give --data (e.g. --data fashion-mnist)")
         self.table = None
         if lut_path is not None:
-            from nas.latency.lut import load_table
+            from nas.latency.lut import LatencyTable
 
-            self.table = load_table(lut_path, device=self.device, threads=self.threads, force=lut_force)
+            self.table = LatencyTable.load(lut_path, device=self.device, threads=self.threads, force=lut_force)
         self._data_cache: dict[tuple[int, int], Any] = {}
 
     # -- settings, for run.json and trial attributes -------------------------------------------------------

@@ -1,0 +1,26 @@
+"""Benchmark plumbing: tables and appending sections to the benchmarks document."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nas.bench import append_section, machine_lines, markdown_table
+
+
+def test_markdown_table() -> None:
+    assert markdown_table(["a", "b"], [[1, "x"], [2, "y"]]) == "| a | b |\n| --- | --- |\n| 1 | x |\n| 2 | y |"
+
+
+def test_append_section_creates_then_appends(tmp_path: Path) -> None:
+    doc = tmp_path / "docs" / "benchmarks.md"
+    append_section("First", "numbers 1", doc)
+    append_section("Second", "numbers 2\n\n", doc)
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n")
+    assert text.index("## First — ") < text.index("numbers 1") < text.index("## Second — ") < text.index("numbers 2")
+    assert text.endswith("numbers 2\n")
+    assert [p.name for p in doc.parent.iterdir()] == ["benchmarks.md"]
+
+
+def test_machine_lines_name_cores_and_threads() -> None:
+    line = machine_lines(3)[0]
+    assert "cores" in line and "threads 3" in line and "torch " in line
