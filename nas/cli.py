@@ -15,3 +15,28 @@ class OneLineParser(argparse.ArgumentParser):
         """Report a problem found after parsing (bad file, bad value) the same way."""
         self.error(str(message))
 
+
+
+def _number(kind: type, text: str, minimum: float, strict: bool, what: str) -> int | float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < minimum or (strict and value == minimum):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return int(_number(int, text, 1, False, "a positive integer"))
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    return int(_number(int, text, 0, False, "an integer ≥ 0"))
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return float(_number(float, text, 0.0, True, "a positive number"))

@@ -12,22 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nas.cli import OneLineParser
+from nas.cli import OneLineParser, positive_int
 from nas.evaluate import DEFAULT_PROXY, parse_latency_method, parse_proxy
 from nas.latency.units import latency_arg
 from nas.search import OBJECTIVES, SAMPLERS, SearchConfig
-
-
-def positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
 
 
 def build_parser() -> OneLineParser:

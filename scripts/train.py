@@ -10,7 +10,6 @@ All logic lives in nas.data and nas.train.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,52 +19,26 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nas.cli import OneLineParser, positive_float, positive_int  # noqa: E402
 from nas.data import SPEC_FORMS, DataError, load_dataset  # noqa: E402
 from nas.train import CheckpointError, TrainConfig, check_model, seed_everything, train  # noqa: E402
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose usage errors are one line (no usage dump), exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="train.py", description=__doc__.split("\n\n")[0])
+def build_parser() -> OneLineParser:
+    p = OneLineParser(prog="train.py", description=__doc__.split("\n\n")[0])
     p.add_argument("arch", metavar="ARCH", help="architecture YAML file or zoo name")
     p.add_argument("--data", default="fashion-mnist", help=f"dataset spec: {SPEC_FORMS} (default: fashion-mnist)")
-    p.add_argument("--epochs", type=_positive, default=10, help="training epochs (default: 10)")
-    p.add_argument("--resolution", type=_positive, default=32, help="input side in pixels (default: 32)")
-    p.add_argument("--batch-size", type=_positive, default=128, help="batch size (default: 128)")
-    p.add_argument("--lr", type=_positive_float, default=None, help="peak learning rate (default: sgd 0.05, adamw 0.002)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="training epochs (default: 10)")
+    p.add_argument("--resolution", type=positive_int, default=32, help="input side in pixels (default: 32)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: 128)")
+    p.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: sgd 0.05, adamw 0.002)")
     p.add_argument("--weight-decay", type=float, default=None, help="weight decay (default: sgd 5e-4, adamw 0.05)")
     p.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
     p.add_argument("--schedule", choices=("cosine", "onecycle"), default="cosine")
-    p.add_argument("--train-size", type=_positive, default=None, help="stratified train subset size (default: all)")
-    p.add_argument("--test-size", type=_positive, default=None, help="stratified test subset size (default: all)")
+    p.add_argument("--train-size", type=positive_int, default=None, help="stratified train subset size (default: all)")
+    p.add_argument("--test-size", type=positive_int, default=None, help="stratified test subset size (default: all)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=_positive, default=None, help="torch intra-op threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, or auto (default: cpu)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/train/<arch-name>/)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
