@@ -172,9 +172,7 @@ def test_suggested_and_sampled_archs_build_and_run(space: SearchSpace, one_threa
 
 
 def test_ops_cover_every_layer_of_every_generated_arch(space: SearchSpace) -> None:
-    start = time.perf_counter()
     keys = {op.key for op in space.ops()}
-    assert time.perf_counter() - start < 5
     assert len(keys) == len(space.ops())  # no duplicates
     suggested, sampled, _ = generated(space)
     for arch in [*suggested, *sampled, largest(space), *space.reference_archs()]:
