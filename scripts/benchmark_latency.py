@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nas.cli import OneLineParser, positive_int
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_HEADER = ("# Benchmarks\n\nEach section below is appended by a script (the command is in its first lines); "
@@ -41,21 +43,6 @@ PROG = "benchmark_latency.py"
 DEFAULT_SPACES = ("search_spaces/mnasnet.yaml", "search_spaces/mobile_32px.yaml")
 CV_GOAL_PCT = 3.0
 WITHIN_GOAL, WITHIN_AIM, TAU_GOAL = 95.0, 99.0, 0.9
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.exit(2, f"{PROG}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _parts(text: str) -> str:
@@ -67,16 +54,16 @@ def _parts(text: str) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog=PROG, description="Latency benchmarks: repeatability, LUT accuracy, LUT build, zoo table.")
+    p = OneLineParser(prog=PROG, description="Latency benchmarks: repeatability, LUT accuracy, LUT build, zoo table.")
     p.add_argument("--parts", type=_parts, default="a,b,c,d", help="which parts to run, e.g. a,d (default a,b,c,d)")
-    p.add_argument("--n", type=_positive_int, default=100, help="test archs per space for part b (default 100)")
-    p.add_argument("--calibrate", type=_positive_int, default=10,
+    p.add_argument("--n", type=positive_int, default=100, help="test archs per space for part b (default 100)")
+    p.add_argument("--calibrate", type=positive_int, default=10,
                    help="random calibration archs per space (plus the skeleton), disjoint from the test archs "
                         "(default 10)")
-    p.add_argument("--net-passes", type=_positive_int, default=5,
+    p.add_argument("--net-passes", type=positive_int, default=5,
                    help="sweeps over the calibration and test networks of part b; each network's latency is "
                         "the median over the sweeps (default 5)")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads for every timing (default 1: single-core latency, as MnasNet "
                         "reports; the most reproducible setting on a shared machine)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device (default cpu)")

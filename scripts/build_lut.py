@@ -18,71 +18,37 @@ import time
 import warnings
 from pathlib import Path
 
+from nas.cli import OneLineParser, non_negative_int, positive_float, positive_int
 from nas.latency.lut import DEFAULT_SETTINGS, LUTError
 
 PROG = "build_lut.py"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage block
-        self.exit(2, f"{PROG}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog=PROG, description="Build (or resume) a latency lookup table for a search space on this "
+    p = OneLineParser(prog=PROG, description="Build (or resume) a latency lookup table for a search space on this "
                                        "machine and calibrate it on whole networks.")
     p.add_argument("--space", required=True, metavar="FILE", help="search space YAML (e.g. search_spaces/mnasnet.yaml)")
     p.add_argument("--out", required=True, metavar="FILE.json", help="where to write the table (resumed if it exists)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="device to time on (default: auto = cuda if available)")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads while timing, recorded in the table (default: 1, the single-core "
                         "latency MnasNet reports and the most reproducible on a shared machine)")
-    p.add_argument("--calibrate", type=_count, default=10, metavar="N",
+    p.add_argument("--calibrate", type=non_negative_int, default=10, metavar="N",
                    help="fit the calibration on N random archs of the space plus its skeleton, timed among the "
                         "ops (default 10; 0: no calibration)")
     p.add_argument("--seed", type=int, default=0, help="seed for the calibration archs (default 0)")
     p.add_argument("--force", action="store_true",
                    help="do not resume: re-measure everything and overwrite --out even if it was built with "
                         "other settings")
-    p.add_argument("--passes", type=_positive_int, default=DEFAULT_SETTINGS["passes"],
+    p.add_argument("--passes", type=positive_int, default=DEFAULT_SETTINGS["passes"],
                    help=f"sweeps over the ops and calibration networks; an entry is the median of its sweeps "
                         f"(default {DEFAULT_SETTINGS['passes']}; more passes on an existing table refine it)")
-    p.add_argument("--repeats", type=_positive_int, default=DEFAULT_SETTINGS["repeats"],
+    p.add_argument("--repeats", type=positive_int, default=DEFAULT_SETTINGS["repeats"],
                    help=f"measure_latency repeats per op and pass (default {DEFAULT_SETTINGS['repeats']})")
-    p.add_argument("--min-run-time", type=_seconds, default=DEFAULT_SETTINGS["min_run_time"], metavar="S",
+    p.add_argument("--min-run-time", type=positive_float, default=DEFAULT_SETTINGS["min_run_time"], metavar="S",
                    help=f"seconds of timing per repeat (default {DEFAULT_SETTINGS['min_run_time']})")
-    p.add_argument("--warmup", type=_count, default=DEFAULT_SETTINGS["warmup"],
+    p.add_argument("--warmup", type=non_negative_int, default=DEFAULT_SETTINGS["warmup"],
                    help=f"untimed calls before timing (default {DEFAULT_SETTINGS['warmup']})")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p.parse_args(argv)

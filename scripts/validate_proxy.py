@@ -27,66 +27,36 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nas.cli import OneLineParser  # noqa: E402
+from nas.cli import OneLineParser, non_negative_int, positive_float, positive_int  # noqa: E402
 
 PARTS = ("budget", "noise", "main")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def build_parser() -> OneLineParser:
     p = OneLineParser(prog="validate_proxy.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--space", default="search_spaces/mobile_32px.yaml", help="search space YAML")
-    p.add_argument("--n", type=_positive, default=30, help="archs in the main part (default: 30)")
-    p.add_argument("--epochs", type=_positive, default=3, help="training budget E in epochs (default: 3)")
+    p.add_argument("--n", type=positive_int, default=30, help="archs in the main part (default: 30)")
+    p.add_argument("--epochs", type=positive_int, default=3, help="training budget E in epochs (default: 3)")
     p.add_argument("--data", default="fashion-mnist", help="dataset spec (default: fashion-mnist)")
-    p.add_argument("--train-size", type=_positive, default=None, help="stratified train subset (default: all)")
-    p.add_argument("--test-size", type=_positive, default=None, help="stratified test subset (default: all)")
-    p.add_argument("--resolution", type=_positive, default=None, help="input side in px (default: native)")
-    p.add_argument("--batch-size", type=_positive, default=128, help="batch size (default: 128)")
+    p.add_argument("--train-size", type=positive_int, default=None, help="stratified train subset (default: all)")
+    p.add_argument("--test-size", type=positive_int, default=None, help="stratified test subset (default: all)")
+    p.add_argument("--resolution", type=positive_int, default=None, help="input side in px (default: native)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: 128)")
     p.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
-    p.add_argument("--lr", type=_positive_float, default=None, help="peak lr (default: sgd 0.05, adamw 0.002)")
+    p.add_argument("--lr", type=positive_float, default=None, help="peak lr (default: sgd 0.05, adamw 0.002)")
     p.add_argument("--weight-decay", type=float, default=None, help="default: sgd 5e-4, adamw 0.05")
     p.add_argument("--schedule", choices=("cosine", "onecycle"), default="cosine")
-    p.add_argument("--seed", type=_non_negative, default=0, help="arch sampling, training and proxy seed")
-    p.add_argument("--noise-archs", type=_positive, default=10, help="archs for the noise ceiling (default: 10)")
-    p.add_argument("--noise-seed", type=_non_negative, default=1, help="second training seed (default: 1)")
-    p.add_argument("--budget-archs", type=_positive, default=10, help="archs for budget stability (default: 10)")
-    p.add_argument("--budget-multiplier", type=_positive, default=3, help="long budget = this × E (default: 3)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="arch sampling, training and proxy seed")
+    p.add_argument("--noise-archs", type=positive_int, default=10, help="archs for the noise ceiling (default: 10)")
+    p.add_argument("--noise-seed", type=non_negative_int, default=1, help="second training seed (default: 1)")
+    p.add_argument("--budget-archs", type=positive_int, default=10, help="archs for budget stability (default: 10)")
+    p.add_argument("--budget-multiplier", type=positive_int, default=3, help="long budget = this × E (default: 3)")
     p.add_argument("--proxies", default=None, help="comma-separated proxy names (default: all; params and macs "
                    "are always scored)")
     p.add_argument("--ensemble", action="append", default=[], metavar="A+B[+C]",
                    help="a declared mean-rank ensemble to evaluate (repeatable)")
-    p.add_argument("--proxy-batch", type=_positive, default=64, help="images in the proxy batch (default: 64)")
-    p.add_argument("--bootstrap", type=_positive, default=2000, help="bootstrap resamples (default: 2000)")
+    p.add_argument("--proxy-batch", type=positive_int, default=64, help="images in the proxy batch (default: 64)")
+    p.add_argument("--bootstrap", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
     p.add_argument("--cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
                    help="training cache (JSONL); proxy_cache.jsonl and ckpt/ live beside it")
     p.add_argument("--docs", type=Path, default=Path("docs/benchmarks.md"), help="report is appended here")
@@ -96,8 +66,8 @@ def build_parser() -> OneLineParser:
                    help="run one part (report: from the caches only, nothing is trained)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="train in the default NCHW layout (channels-last is faster on CPU)")
-    p.add_argument("--threads", type=_positive, default=None, help="torch intra-op threads")
-    p.add_argument("--stop-after", type=_positive_float, default=None, metavar="MINUTES",
+    p.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads")
+    p.add_argument("--stop-after", type=positive_float, default=None, metavar="MINUTES",
                    help="start no training after this many minutes; stop a running one at its next epoch end")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return p
