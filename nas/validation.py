@@ -1033,7 +1033,10 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
     L += [f"### (b) Budget stability: {E} vs {M * E} epochs", ""]
     if bb["names"]:
         t = bb["corr"]["tau"]
-        verdict = ("meets" if t >= 0.7 else "does NOT meet") + " the ≥ 0.7 requirement (point estimate)"
+        if not math.isfinite(t):
+            verdict = "too few archs (or all tied) for a correlation yet"
+        else:
+            verdict = ("meets" if t >= 0.7 else "does NOT meet") + " the ≥ 0.7 requirement (point estimate)"
         L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs: "
                  f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
                  f"{_pct(float(np.mean(bb['long'])))} at {M * E}.")
