@@ -269,6 +269,16 @@ def machine_info() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -425,10 +435,50 @@ class Validator:
         ckpt.unlink(missing_ok=True)
         return record
 
+    def claim_path(self, arch: Arch, epochs: int, seed: int) -> Path:
+        return self.checkpoint_path(arch, epochs, seed).with_suffix(".claim")
+
+    def claim(self, job: Job) -> bool:
+        """Take ``job`` for this process: create its claim file exclusively (``host pid`` inside).
+
+        Several workers can then share one cache (``validate_proxy.py`` started twice on a 2-core CPU):
+        a job claimed by a live process elsewhere is skipped. A claim left by a dead process on this host
+        is taken over (its checkpoint, if any, is resumed). Returns False if another live worker holds it.
+        """
+        path = self.claim_path(job.arch, job.epochs, job.seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        me = f"{platform.node()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    host, pid = path.read_text(encoding="utf-8").split()
+                except (OSError, ValueError):
+                    return False  # being written right now by its owner
+                if f"{host} {pid}" == me:
+                    return True
+                if host != platform.node() or _pid_alive(int(pid)):
+                    return False
+                path.unlink(missing_ok=True)  # stale: its owner died
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(me)
+            return True
+        return False
+
+    def release(self, job: Job) -> None:
+        self.claim_path(job.arch, job.epochs, job.seed).unlink(missing_ok=True)
+
     def run_jobs(self, jobs: Sequence[Job], label: str = "train") -> list[dict[str, Any]]:
-        """Train every job (cached ones are skipped) with one progress bar in epochs, with ETA."""
+        """Train every job (cached ones are skipped) with one progress bar in epochs, with ETA.
+
+        Jobs another live worker has claimed (:meth:`claim`) are left to it and missing from the result;
+        the cache is re-read before each job, so results written by other workers are seen.
+        """
         from tqdm.auto import tqdm
 
+        self.train_cache.reload()
         pending = [j for j in jobs if self.lookup(j.arch, j.epochs, j.seed) is None]
         total = sum(j.epochs for j in pending)
         out = []
@@ -436,8 +486,14 @@ class Validator:
                   desc=label) as bar:
             done_archs = 0
             for job in jobs:
+                self.train_cache.reload()
                 if self.lookup(job.arch, job.epochs, job.seed) is not None:
                     out.append(self.lookup(job.arch, job.epochs, job.seed))
+                    continue
+                if not self.claim(job):
+                    bar.write(f"{label}: {job.arch.name} {job.epochs} ep seed {job.seed}: another worker has it")
+                    bar.update(job.epochs)
+                    done_archs += 1
                     continue
                 bar.set_description(f"{label} arch {done_archs + 1}/{len(pending)} ({job.epochs} ep, seed {job.seed})")
                 ckpt = self.checkpoint_path(job.arch, job.epochs, job.seed)
@@ -452,7 +508,10 @@ class Validator:
                     last[0] = epoch
                     bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
-                record = self.train_one(job, on_epoch_end=tick)
+                try:
+                    record = self.train_one(job, on_epoch_end=tick)
+                finally:
+                    self.release(job)
                 bar.update(job.epochs - last[0])
                 done_archs += 1
                 if record.get("status") == "ok":

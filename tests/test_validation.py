@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -161,6 +162,35 @@ def test_cache_round_trip_and_reuse(space_path: Path, setup: V.Setup, tmp_path: 
 
     other = make_validator(space_path, V.Setup(**{**setup.__dict__, "lr": 0.02}), cache)
     assert other.lookup(other.archs(1)[0], 1, 0) is None  # another recipe is another key
+
+
+def test_workers_share_a_cache_through_claims(space_path: Path, setup: V.Setup, tmp_path: Path,
+                                              count_train: list[int]) -> None:
+    import platform
+    import subprocess
+
+    cache = tmp_path / "train_cache.jsonl"
+    v = make_validator(space_path, setup, cache)
+    jobs = v.main_jobs(1, 3)
+    # job 0 is held by a live worker (this test's parent process), job 1 by a worker that died
+    live = v.claim_path(jobs[0].arch, 1, 0)
+    live.parent.mkdir(parents=True)
+    live.write_text(f"{platform.node()} {os.getppid()}")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    v.claim_path(jobs[1].arch, 1, 0).write_text(f"{platform.node()} {dead.pid}")
+    records = v.run_jobs(jobs, "main")
+    assert count_train[0] == 2 and len(records) == 2
+    assert v.lookup(jobs[0].arch, 1, 0) is None and v.lookup(jobs[1].arch, 1, 0) is not None
+    assert live.exists() and not v.claim_path(jobs[1].arch, 1, 0).exists()  # ours released, theirs kept
+
+    # the other worker finishes job 0 and writes to the shared file: this one sees it without training
+    other = make_validator(space_path, setup, cache)
+    live.unlink()
+    other.run_jobs(jobs[:1], "main")
+    assert count_train[0] == 3
+    assert [r["arch_key"] for r in v.run_jobs(jobs, "main")] == [r["arch_key"] for r in other.run_jobs(jobs, "main")]
+    assert count_train[0] == 3
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(space_path: Path, setup: V.Setup, tmp_path: Path) -> None:
