@@ -20,7 +20,7 @@ from nas.arch import Arch, load_arch
 from nas.blocks import ConvBlock, ConvBnAct, DepthwiseSeparable, InvertedResidual, ShuffleUnit, make_activation
 from nas.layers import Layer, resolve
 
-__all__ = ["ArchNet", "build_block", "build_model"]
+__all__ = ["ArchNet", "build_block", "build_layer", "build_model"]
 
 
 class Stem(nn.Sequential):
@@ -71,6 +71,17 @@ def build_block(layer: Layer, drop_path: float = 0.0, bn_eps: float = 1e-5, bn_m
     if layer.kind == "shuffle":
         return ShuffleUnit(layer.in_chs, layer.out_chs, **common, **bn)
     raise ValueError(f"unknown block kind {layer.kind!r}")
+
+
+def build_layer(layer: Layer, bn_eps: float = 1e-5, bn_momentum: float = 0.1) -> nn.Module:
+    """The module for any one resolved layer alone — ``stem`` → :class:`Stem`, ``head`` → :class:`Head`,
+    block kinds → :func:`build_block` — as the latency table and the per-layer MAC count see it."""
+    bn = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
+    if layer.kind == "stem":
+        return Stem(layer, bn)
+    if layer.kind == "head":
+        return Head(layer, bn)
+    return build_block(layer, **bn)
 
 
 class ArchNet(nn.Module):

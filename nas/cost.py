@@ -21,8 +21,10 @@ import torch
 from torch import nn
 
 from nas.arch import Arch, load_arch
+from nas.layers import Layer
 
-__all__ = ["CostSummary", "activation_bytes", "count_macs", "count_params", "macs_by_module", "summary"]
+__all__ = ["CostSummary", "activation_bytes", "arch_macs", "count_macs", "count_params", "layer_macs", "macs_by_module",
+           "summary"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,32 @@ def macs_by_module(model: nn.Module, resolution: int, in_channels: int | None = 
 def count_macs(model: nn.Module, resolution: int, in_channels: int | None = None) -> int:
     """Multiply-accumulates of one forward pass at ``resolution``, batch 1, in eval mode (fvcore)."""
     return macs_by_module(model, resolution, in_channels)[""]
+
+
+_LAYER_MACS: dict[str, int] = {}
+
+
+def layer_macs(layer: Layer) -> int:
+    """fvcore's MACs of one resolved layer alone at its own input size, memoized by :attr:`Layer.key`
+    (which holds every shape that changes the count) for the life of the process."""
+    macs = _LAYER_MACS.get(layer.key)
+    if macs is None:
+        from nas.builder import build_layer
+
+        macs = count_macs(build_layer(layer), layer.input_size, layer.in_chs)
+        _LAYER_MACS[layer.key] = macs
+    return macs
+
+
+def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | None = None) -> int:
+    """MACs of ``arch`` at ``resolution`` (default: its own), batch 1: the sum of :func:`layer_macs` over
+    :func:`nas.layers.resolve`. Equal to :func:`count_macs` of the built model — fvcore counts each
+    module's own convolutions, linears and norms, and the network is exactly its layers in sequence
+    (tests/test_cost checks the equality) — but a search that revisits the same layers traces each
+    distinct layer once instead of tracing every candidate whole."""
+    from nas.layers import resolve
+
+    return sum(layer_macs(layer) for layer in resolve(load_arch(arch), resolution))
 
 
 def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None = None,

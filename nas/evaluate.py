@@ -196,15 +196,20 @@ class Evaluator:
     def evaluate(self, arch: Arch) -> Scores:
         """All scores of ``arch``. Raises :class:`CandidateError` with a one-line reason on any failure."""
         from nas.builder import build_model
-        from nas.cost import count_macs, count_params
+        from nas.cost import arch_macs, count_params
 
         try:
             model = build_model(arch)
             params = count_params(model)
-            macs = count_macs(model, arch.resolution)
+            macs = arch_macs(arch)  # fvcore, one trace per distinct layer per process
             latency_ms, iqr_ms = self.measure(model, arch)
             del model
-            value, seconds, extra = self.score_proxy(arch)
+            if self.proxy in ("params", "macs") and self.data_spec is None:
+                # the baseline proxies of the very model just counted (the proxy batch would build the same
+                # net: same classes, same channels), so no second build
+                value, seconds, extra = float(params if self.proxy == "params" else macs), 0.0, {}
+            else:
+                value, seconds, extra = self.score_proxy(arch)
         except CandidateError:
             raise
         except (torch.cuda.OutOfMemoryError, MemoryError) as exc:

@@ -1,12 +1,18 @@
 """Costs: params, MACs (fvcore), activation memory, on small hand-checkable networks."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 from torch import nn
 
 import nas
 import nas.zoo
-from nas.cost import activation_bytes, count_macs, count_params, macs_by_module, summary
+from nas.cost import activation_bytes, arch_macs, count_macs, count_params, macs_by_module, summary
+from nas.space import load_space
+
+SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
 
 
 def test_conv_macs_by_hand() -> None:
@@ -55,3 +61,19 @@ def test_count_macs_restores_training_mode() -> None:
     model = nas.build_model("mobilenet_v3_small").train()
     count_macs(model, 32)
     assert model.training
+
+
+@pytest.mark.parametrize("space_file", sorted(p.name for p in SPACES.glob("*.yaml")))
+def test_arch_macs_equals_fvcore_on_the_whole_model(space_file: str) -> None:
+    """The per-layer memoized count is the whole-model count, for zoo nets and sampled archs alike."""
+    space = load_space(SPACES / space_file)
+    archs = [space.skeleton] + [space.sample(seed) for seed in range(4)]
+    for arch in archs:
+        assert arch_macs(arch) == count_macs(nas.build_model(arch), arch.resolution), arch.name
+    assert arch_macs(space.skeleton, 64) == count_macs(nas.build_model(space.skeleton), 64)
+
+
+def test_arch_macs_of_every_zoo_net() -> None:
+    for name in nas.zoo.names():
+        arch = nas.load_arch(name)
+        assert arch_macs(arch) == count_macs(nas.build_model(arch), arch.resolution), name

@@ -117,6 +117,19 @@ def test_resume_continues_the_trial_count(space_file: Path, tmp_path: Path, fake
     assert [t.params for t in second.study.trials[:5]] == before
 
 
+def test_sqlite_study_is_in_wal_mode(space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
+    """One commit per suggested parameter and attribute must not wait for fsync (see make_storage)."""
+    import sqlite3
+
+    result = run_search(config(space_file, tmp_path, trials=3), echo=lambda s: None)
+    db = sqlite3.connect(result.run_dir / "study.db")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone() == (3,)
+    finally:
+        db.close()
+
+
 def test_duplicates_are_not_scored_twice(tmp_path: Path, fake_latency: list[str]) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(TINY_SPACE.replace("expand_ratio: [3, 6]", "expand_ratio: [3]").replace(

@@ -329,16 +329,10 @@ def _atomic_write_json(path: Path, data: Any) -> None:
 
 
 def op_module(layer: "Layer") -> "nn.Module":
-    """The module for one op alone: ``stem`` → :class:`~nas.builder.Stem`, ``head`` →
-    :class:`~nas.builder.Head`, block kinds → :func:`~nas.builder.build_block` (default BN arguments)."""
-    from nas.builder import Head, Stem, build_block
+    """The module for one op alone (:func:`nas.builder.build_layer`, default BN arguments)."""
+    from nas.builder import build_layer
 
-    bn = dict(bn_eps=1e-5, bn_momentum=0.1)
-    if layer.kind == "stem":
-        return Stem(layer, bn)
-    if layer.kind == "head":
-        return Head(layer, bn)
-    return build_block(layer, **bn)
+    return build_layer(layer)
 
 
 def measure_op(layer: "Layer", meta: TableMeta) -> float:
