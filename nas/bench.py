@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["DOC", "append_section", "loadavg", "machine_lines", "markdown_table"]
+__all__ = ["DOC", "append_markdown", "append_section", "fmt_load", "loadavg", "machine_lines", "markdown_table"]
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 _HEADER = ("# Benchmarks\n\nEach section below is appended by a `scripts/benchmark_*.py` or "
@@ -24,6 +24,11 @@ def loadavg() -> tuple[float, float, float] | None:
         return os.getloadavg()
     except OSError:
         return None
+
+
+def fmt_load(load: tuple[float, float, float] | None) -> str:
+    """``1.00 / 0.50 / 0.25``, or ``n/a``."""
+    return "n/a" if load is None else " / ".join(f"{v:.2f}" for v in load)
 
 
 def _cpu_name() -> str:
@@ -45,7 +50,7 @@ def machine_lines(threads: int | None = None) -> list[str]:
     return [f"Machine: {_cpu_name()}, {os.cpu_count()} cores, GPU {gpu}; torch {torch.__version__}, "
             f"threads {threads if threads is not None else torch.get_num_threads()}, Python "
             f"{platform.python_version()}; load average at start "
-            + ("n/a" if load is None else " / ".join(f"{x:.2f}" for x in load)) + "."]
+            + fmt_load(load) + "."]
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -55,13 +60,22 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     return "\n".join(out)
 
 
-def append_section(title: str, text: str, doc: Path = DOC) -> Path:
-    """Append ``## title (date)`` and ``text`` to the benchmarks document (created if missing)."""
+def append_markdown(section: str, doc: Path = DOC) -> Path:
+    """Append ``section`` — markdown that starts with its own ``## heading`` — to the benchmarks document
+    (created with its header if missing or empty), separated by one blank line. The document is replaced
+    atomically, so an interrupted benchmark never leaves half a section."""
+    doc = Path(doc)
     doc.parent.mkdir(parents=True, exist_ok=True)
-    existing = doc.read_text(encoding="utf-8") if doc.is_file() else _HEADER
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    section = f"\n## {title} — {stamp}\n\n{text.rstrip()}\n"
+    existing = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    if not existing.strip():
+        existing = _HEADER
     tmp = doc.with_name(f".{doc.name}.tmp")
-    tmp.write_text(existing.rstrip("\n") + "\n" + section, encoding="utf-8")
+    tmp.write_text(existing.rstrip("\n") + "\n\n" + section.strip("\n") + "\n", encoding="utf-8")
     tmp.replace(doc)
     return doc
+
+
+def append_section(title: str, text: str, doc: Path = DOC) -> Path:
+    """Append ``## title — date`` and ``text`` to the benchmarks document (:func:`append_markdown`)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return append_markdown(f"## {title} — {stamp}\n\n{text.rstrip()}", doc)

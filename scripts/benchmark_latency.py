@@ -33,12 +33,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nas.bench import append_markdown, fmt_load, loadavg
 from nas.cli import OneLineParser, positive_int
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-DOC_HEADER = ("# Benchmarks\n\nEach section below is appended by a script (the command is in its first lines); "
-              "numbers are never edited by hand.\n")
 PROG = "benchmark_latency.py"
 DEFAULT_SPACES = ("search_spaces/mnasnet.yaml", "search_spaces/mobile_32px.yaml")
 CV_GOAL_PCT = 3.0
@@ -81,17 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------------- machine
-
-
-def loadavg() -> tuple[float, float, float] | None:
-    try:
-        return tuple(float(v) for v in Path("/proc/loadavg").read_text().split()[:3])  # type: ignore[return-value]
-    except (OSError, ValueError):
-        return None
-
-
-def fmt_load(load: tuple[float, float, float] | None) -> str:
-    return "n/a" if load is None else " / ".join(f"{v:.2f}" for v in load)
 
 
 def machine(device: str, threads: int) -> dict[str, Any]:
@@ -375,14 +363,6 @@ def report(args: argparse.Namespace, argv: list[str], info: dict[str, Any], resu
     return "\n".join(lines).rstrip() + "\n"
 
 
-def append_section(doc: Path, text: str) -> None:
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    if not doc.exists() or not doc.read_text(encoding="utf-8").strip():
-        doc.write_text(DOC_HEADER, encoding="utf-8")
-    with open(doc, "a", encoding="utf-8") as f:
-        f.write("\n" + text)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -444,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"machine": info, "loads": loads, "results": results},
                                               indent=1, default=str) + "\n", encoding="utf-8")
     if not args.no_write:
-        append_section(Path(args.doc), text)
+        append_markdown(text, Path(args.doc))
         print(f"appended to {args.doc}", file=sys.stderr)
     return 0
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.bench import append_section, machine_lines, markdown_table
+from nas.bench import append_markdown, append_section, fmt_load, machine_lines, markdown_table
 
 
 def test_markdown_table() -> None:
@@ -24,3 +24,17 @@ def test_append_section_creates_then_appends(tmp_path: Path) -> None:
 def test_machine_lines_name_cores_and_threads() -> None:
     line = machine_lines(3)[0]
     assert "cores" in line and "threads 3" in line and "torch " in line
+
+
+def test_append_markdown_keeps_one_blank_line_and_the_header(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("")  # an empty file gets the header too
+    append_markdown("\n## Mine — today\n\nrow 1\n\n\n", doc)
+    append_markdown("## Next\n\nrow 2", doc)
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n")
+    assert text.endswith("\n\n## Mine — today\n\nrow 1\n\n## Next\n\nrow 2\n")
+
+
+def test_fmt_load() -> None:
+    assert fmt_load((1.0, 0.5, 0.25)) == "1.00 / 0.50 / 0.25" and fmt_load(None) == "n/a"
