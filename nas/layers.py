@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nas.arch import Arch, BlockArgs, make_divisible
 
-__all__ = ["Layer", "resolve", "resolve_stage", "round_filters", "round_repeats", "conv_out_size"]
+__all__ = ["Layer", "conv_out_size", "resolve", "resolve_head", "resolve_stage", "round_filters", "round_repeats"]
 
 
 @dataclass(frozen=True)
@@ -141,9 +141,15 @@ def resolve(arch: Arch, resolution: int | None = None) -> list[Layer]:
         stage_layers = resolve_stage(arch, b, stage, in_chs, size)
         layers.extend(stage_layers)
         size, in_chs = stage_layers[-1].output_size, stage_layers[-1].out_chs
-    head = arch.head
+    layers.append(resolve_head(arch, in_chs, size))
+    return layers
+
+
+def resolve_head(arch: Arch, in_chs: int, input_size: int) -> Layer:
+    """The head layer of ``arch`` when the last stage gives ``in_chs`` channels at ``input_size`` px (the
+    search space asks this for every width a last stage can have)."""
+    head, wm = arch.head, arch.width_multiplier
     head_conv = round_filters(head.filters, wm) if head.filters else 0
     hidden = round_filters(head.hidden_filters, wm) if head.hidden_filters else 0
-    layers.append(Layer("head", in_chs, arch.num_classes, head_conv, 1, 1, head.activation or arch.activation,
-                        hidden=hidden, dropout=head.dropout, input_size=size, stage=len(arch.blocks)))
-    return layers
+    return Layer("head", in_chs, arch.num_classes, head_conv, 1, 1, head.activation or arch.activation,
+                 hidden=hidden, dropout=head.dropout, input_size=input_size, stage=len(arch.blocks))

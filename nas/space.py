@@ -56,7 +56,7 @@ import yaml
 
 from nas.arch import (BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, StemArgs, block_from_dict,
                       load_arch, make_divisible, validate)
-from nas.layers import Layer, resolve, resolve_stage, round_filters, round_repeats
+from nas.layers import Layer, resolve, resolve_head, resolve_stage, round_filters, round_repeats
 
 if TYPE_CHECKING:  # optuna is imported lazily: loading a space and sampling never need it
     import optuna
@@ -297,8 +297,7 @@ class SearchSpace:
 
     def _ops(self, resolution: int) -> list[Layer]:
         arch, wm = self.skeleton, self.skeleton.width_multiplier
-        skeleton_layers = resolve(arch, resolution)
-        stem, head = skeleton_layers[0], skeleton_layers[-1]
+        stem = resolve(arch, resolution)[0]
         found: dict[str, Layer] = {stem.key: stem}
         in_widths, size = [stem.out_chs], stem.output_size
         for i in range(len(arch.blocks)):
@@ -313,7 +312,7 @@ class SearchSpace:
             size = sizes.pop()
             in_widths = sorted({round_filters(b.output_filters, wm) for b in options})
         for in_chs in in_widths:
-            layer = dataclasses.replace(head, in_chs=in_chs)
+            layer = resolve_head(arch, in_chs, size)
             found.setdefault(layer.key, layer)
         return list(found.values())
 
