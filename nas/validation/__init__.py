@@ -1,0 +1,55 @@
+"""Validate zero-cost accuracy proxies against trained accuracy (DESIGN.md §6, "Honest numbers").
+
+The program has three parts, all on the same deterministic list of architectures
+(``space.sample(seed + i)``, duplicates by :func:`nas.search.arch_key` skipped, so a larger ``n``
+extends the list and reuses everything already trained):
+
+* **budget** (stability of the ground truth): the first ``budget_archs`` archs trained at ``E`` and at
+  ``multiplier × E`` epochs; Kendall τ between the two accuracy rankings.
+* **noise** (noise ceiling): the first ``noise_archs`` archs trained at ``E`` with two training seeds;
+  τ between the two rankings. No proxy can be expected to beat it.
+* **main**: ``n`` archs trained at ``E``; every proxy (and #params, #MACs) scored on one fixed, seeded
+  batch of training images; Kendall τ-b and Spearman ρ with bootstrap 95 % CIs, the paired τ difference
+  to #params, failures counted, cost per arch; rank ensembles (mean rank of 2–3 proxies) are evaluated
+  the same way and, because the best one is chosen on the archs it is reported on, also by repeated
+  half splits (choose on one half, score on the other).
+
+Every finished training is one JSON line in ``runs/proxy-validation/train_cache.jsonl`` (appended,
+flushed and fsynced at once), looked up by (arch key, data, sizes, resolution, recipe, epochs, seed);
+the training in progress checkpoints to ``runs/proxy-validation/ckpt/`` after every epoch (and on
+Ctrl-C), so an interrupted run resumes where it stopped. Proxy values are cached the same way in
+``proxy_cache.jsonl`` next to it.
+
+    >>> v = Validator(load_space("search_spaces/mobile_32px.yaml"), Setup(data="fashion-mnist"))
+    >>> v.run_main(n=30, epochs=5)                                 # doctest: +SKIP
+    >>> a = analyse(v, n=30, epochs=5)                             # doctest: +SKIP
+    >>> print(report_markdown(a))                                  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from nas.validation.analysis import analyse
+from nas.validation.cache import CACHE_DIR, PROXY_CACHE_NAME, TRAIN_CACHE, JsonlCache, train_key
+from nas.validation.report import PILOT_NAME, append_report, load_pilot, report_markdown, save_pilot, write_scatter
+from nas.validation.setup import Setup
+from nas.validation.stats import Corr, bootstrap_corr, mean_rank, paired_tau_diff, selection_cv
+from nas.validation.validator import BASELINES, DeadlineReached, Job, Validator, machine_info, sample_archs
+
+__all__ = [
+    "BASELINES",
+    "CACHE_DIR",
+    "Corr",
+    "DeadlineReached",
+    "JsonlCache",
+    "Setup",
+    "Validator",
+    "analyse",
+    "bootstrap_corr",
+    "machine_info",
+    "mean_rank",
+    "paired_tau_diff",
+    "report_markdown",
+    "sample_archs",
+    "selection_cv",
+    "train_key",
+    "write_scatter",
+]

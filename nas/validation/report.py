@@ -1,0 +1,246 @@
+"""The report of :mod:`nas.validation`: Markdown (:func:`report_markdown` and its verdict lines),
+scatter plots, appending to a benchmarks file, the pilot file, and the number formatting helpers."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from nas.validation.validator import BASELINES
+
+PILOT_NAME = "pilot.json"
+
+
+def _f(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _ci(point: float, lo: float, hi: float, digits: int = 2) -> str:
+    if not math.isfinite(point):
+        return "–"
+    return f"{point:.{digits}f} [{_f(lo, digits)}, {_f(hi, digits)}]"
+
+
+def _corr_text(c: Mapping[str, Any], what: str = "τ") -> str:
+    return _ci(c["tau"], c["tau_lo"], c["tau_hi"]) if what == "τ" else _ci(c["rho"], c["rho_lo"], c["rho_hi"])
+
+
+def _ep(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _recipe_text(a: Mapping[str, Any]) -> str:
+    r = a["recipe"]
+    return (f"{r['optimizer']} (lr {r['lr']:g}, weight decay {r['weight_decay']:g}"
+            f"{', Nesterov momentum 0.9' if r['optimizer'] == 'sgd' else ''}), {r['schedule']} schedule with "
+            f"{r['warmup_fraction']:g} warm-up, batch {r['batch_size']}, label smoothing {r['label_smoothing']:g}, "
+            f"BN re-estimated on {r['bn_recalibration_batches']} batches before testing")
+
+
+def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: Mapping[str, Any] | None = None) -> str:
+    """The report as Markdown (also fine as plain text on a terminal). Every number comes from ``a``."""
+    m = a["machine"]
+    main = a["main"]
+    E, M = a["epochs"], a["multiplier"]
+    partial = (main["trained"] + main["failed_trainings"] < a["n_requested"]
+               or len(a["noise"]["names"]) < a["noise_requested"]
+               or len(a["budget"]["names"]) < a["budget_requested"] or main.get("proxy_missing", 0) > 0)
+    title = f"## Proxy validation: {a['space']}, {_ep(E)}" + (" — PARTIAL" if partial else "")
+    L = [title, ""]
+    if partial:
+        L += [f"**Partial result**: main {main['trained']}/{a['n_requested']} archs trained"
+              f"{', ' + str(main['proxy_missing']) + ' proxy values missing' if main.get('proxy_missing') else ''}; "
+              f"noise {len(a['noise']['names'])}/{a['noise_requested']} pairs; budget "
+              f"{len(a['budget']['names'])}/{a['budget_requested']} pairs. Rerun the same command to continue "
+              "(every finished training is cached).", ""]
+    if command:
+        L += [f"- Command: `{command}`"]
+    d = a["data_id"]
+    size = lambda k, img: f"{a.get(img)}" if a.get(img) else str(d[k])  # noqa: E731
+    L += [
+        f"- Date: {a['date']}",
+        f"- Machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}, {m['threads']} threads",
+        f"- Data: {d['data']}, train {size('train_size', 'train_images')} images, test "
+        f"{size('test_size', 'test_images')} images, {a.get('resolution_px') or d['resolution']} px",
+        f"- Budget: {_ep(E)} (stability check against {M * E}); seeds {a['seed']} (noise: {a['seed']} vs "
+        f"{a['noise_seed']})",
+        f"- Recipe: {_recipe_text(a)}",
+        f"- Proxies: one seeded batch of {a['proxy_batch']} training images; statistics: Kendall τ-b and "
+        f"Spearman ρ, percentile bootstrap over archs ({a['n_boot']} resamples, seeded), 95% CIs",
+    ]
+    es = a.get("epoch_seconds", {})
+    if es.get("count"):
+        L.append(f"- Training cost here: median {_f(es['median'], 0)} s per epoch per arch "
+                 f"(range {_f(es['min'], 0)}–{_f(es['max'], 0)} s over {es['count']} trainings)")
+    if pilot:
+        rows = pilot["rows"]
+        parts = ", ".join(f"{k} ({rows[k]['macs'] / 1e6:.1f} M MACs, {rows[k]['params'] / 1e6:.2f} M params) "
+                          f"{rows[k]['s_per_step'] * 1e3:.0f} ms/step ≈ {rows[k]['s_per_epoch']:.0f} s/epoch"
+                          for k in ("small", "median", "large") if k in rows)
+        L.append(f"- Pilot ({pilot['date']}, batch {next(iter(rows.values()))['batch_size']}, "
+                 f"{next(iter(rows.values()))['train_images']} images, smallest/median/largest MACs of the first "
+                 f"{pilot['archs_considered']} archs): {parts}")
+    L.append("")
+
+    nb = a["noise"]
+    L += ["### (a) Noise ceiling: two training seeds", ""]
+    if nb["names"]:
+        L.append(f"τ = {_corr_text(nb['corr'])}, ρ = {_corr_text(nb['corr'], 'ρ')} on {len(nb['names'])} archs "
+                 f"(seed {a['seed']} vs {a['noise_seed']}, {_ep(E)}); mean |Δ top-1| between seeds "
+                 f"{_pct(nb['mean_abs_diff'])}, max {_pct(nb['max_abs_diff'])}.")
+    else:
+        L.append("Not run yet.")
+    L.append("")
+    bb = a["budget"]
+    L += [f"### (b) Budget stability: {E} vs {M * E} epochs", ""]
+    if bb["names"]:
+        t = bb["corr"]["tau"]
+        if not math.isfinite(t):
+            verdict = "too few archs (or all tied) for a correlation yet"
+        else:
+            verdict = ("meets" if t >= 0.7 else "does NOT meet") + " the ≥ 0.7 requirement (point estimate)"
+        L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs: "
+                 f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
+                 f"{_pct(float(np.mean(bb['long'])))} at {M * E}.")
+    else:
+        L.append("Not run yet.")
+    L.append("")
+
+    L += [f"### (c) Accuracy of the {main['trained']} archs at {_ep(E)}", ""]
+    sp = main.get("spread")
+    if sp:
+        L.append(f"top-1 min {_pct(sp['min'])}, median {_pct(sp['median'])}, max {_pct(sp['max'])}; std "
+                 f"{_pct(sp['std'])}, IQR {_pct(sp['iqr'])}"
+                 + (f"; failed trainings {main['failed_trainings']}" if main["failed_trainings"] else "")
+                 + (f". Seed noise (mean |Δ| {_pct(nb['mean_abs_diff'])}) is "
+                    f"{nb['mean_abs_diff'] / sp['std']:.2f}× the spread across archs (std)."
+                    if nb["names"] and sp["std"] > 0 else "."))
+    else:
+        L.append("No arch trained yet.")
+    L.append("")
+
+    L += [f"### (d) Proxies vs trained top-1 ({main['trained']} archs)", ""]
+    rows = a["rows"]
+    if rows and main["trained"] >= 3:
+        L += ["| proxy | n | Kendall τ [95% CI] | Spearman ρ [95% CI] | τ − τ(params) [95% CI] | failed | cost/arch (s) |",
+              "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            label = r["name"] if r["kind"] == "proxy" else f"{r['name']} ({r['kind']})"
+            diff = "(baseline)" if r["name"] == "params" else _ci(*r["diff_params"])
+            cost = "–" if r["cost"] is None else (f"{r['cost']:.3f}" if r["cost"] < 10 else f"{r['cost']:.1f}")
+            L.append(f"| {label} | {r['corr']['n']} | {_corr_text(r['corr'])} | {_corr_text(r['corr'], 'ρ')} | "
+                     f"{diff} | {r['failed']} | {cost} |")
+        L.append("")
+        L += _verdict_lines(a)
+    else:
+        L.append("Fewer than 3 archs trained: no correlations yet.")
+    L.append("")
+    return "\n".join(L)
+
+
+def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
+    rows = {r["name"]: r for r in a["rows"]}
+    rec = a["recommendation"]
+    L = []
+    params = rows.get("params")
+    best = rec.get("best_single")
+    if best and params:
+        b = rows[best]
+        lo = b["diff_params"][1]
+        hi = b["diff_params"][2]
+        if lo > 0:
+            cmp = "beats #params (the CI of the τ difference lies above 0)"
+        elif hi < 0:
+            cmp = "is worse than #params (the CI of the τ difference lies below 0)"
+        elif b["diff_params"][0] > 0:
+            cmp = "is ahead of #params in the point estimate only (the CI of the τ difference includes 0)"
+        else:
+            cmp = "does not beat #params (point estimate not above it; the CI of the difference includes 0)"
+        goal = "met" if b["corr"]["tau"] >= 0.5 else "not met"
+        L.append(f"Best single zero-cost proxy by τ: **{best}**, τ = {_corr_text(b['corr'])} vs #params "
+                 f"τ = {_corr_text(params['corr'])}; Δτ = {_ci(*b['diff_params'])}: it {cmp}. The τ ≥ 0.5 goal is "
+                 f"**{goal}**. (Chosen as the best of {sum(1 for r in a['rows'] if r['kind'] == 'proxy')} proxies "
+                 "on these archs, so its τ is optimistic.)")
+    cs, ca = a.get("cv_singles", {}), a.get("cv_all", {})
+    if cs.get("splits"):
+        L.append("")
+        L.append(f"Choice validated on held-out halves ({cs['splits']} random splits of the {a.get('cv_n')} archs with "
+                 f"every proxy value, {cs['half']} to choose on): choosing the best single proxy gives held-out τ "
+                 f"median {_f(cs['held_median'])} [{_f(cs['held_lo'])}, {_f(cs['held_hi'])}] vs #params "
+                 f"{_f(cs['base_median'])}, ahead of #params in {100 * cs['win_share']:.0f}% of splits; "
+                 + (f"choosing among singles, baselines and all {a.get('ensembles_tried')} mean-rank ensembles of 2–3 "
+                    f"gives {_f(ca['held_median'])} [{_f(ca['held_lo'])}, {_f(ca['held_hi'])}], ahead in "
+                    f"{100 * ca['win_share']:.0f}% (most often chosen: "
+                    f"{', '.join(f'{k} {v}×' for k, v in list(ca['chosen'].items())[:3])})."
+                    if ca.get("splits") else ""))
+    L.append("")
+    L.append(f"**Default search proxy: `{rec['default']}`** ({rec['why']}). Rule: {rec['rule']}.")
+    b = a["budget"]
+    if b["names"] and b["corr"]["tau"] < 0.7:
+        L.append("")
+        L.append(f"Caveat: the budget-stability τ ({_f(b['corr']['tau'])}) is below 0.7, so the ground truth at "
+                 f"{_ep(a['epochs'])} is itself not a stable ranking.")
+    return L
+
+
+def write_scatter(a: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """One scatter PNG per proxy (and baseline) row: proxy value vs trained top-1, τ/ρ in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for r in a["rows"]:
+        if r["kind"] not in ("proxy", "baseline") or not r["values"]:
+            continue
+        fig, ax = plt.subplots(figsize=(4.2, 3.4), dpi=120)
+        ax.scatter(r["values"], [100 * y for y in r["acc"]], s=18, alpha=0.8)
+        if r["name"] in BASELINES and min(r["values"]) > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel(r["name"])
+        ax.set_ylabel(f"test top-1 (%) after {_ep(a['epochs'])}")
+        c = r["corr"]
+        ax.set_title(f"{r['name']}: τ={_f(c['tau'])} ρ={_f(c['rho'])} (n={c['n']}, failed {r['failed']})", fontsize=9)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out_dir / f"proxy_{r['name']}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def append_report(path: str | Path, text: str, title: str = "# Benchmarks") -> None:
+    """Append ``text`` as a new section of ``path`` (created with ``title`` if missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = "" if path.exists() and path.stat().st_size else f"{title}\n\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        if not head:
+            fh.write("\n")
+        fh.write(head + text.rstrip() + "\n")
+
+
+def load_pilot(cache_dir: str | Path) -> dict[str, Any] | None:
+    p = Path(cache_dir) / PILOT_NAME
+    try:
+        return json.loads(p.read_text()) if p.exists() else None
+    except ValueError:
+        return None
+
+
+def save_pilot(cache_dir: str | Path, pilot: Mapping[str, Any]) -> Path:
+    p = Path(cache_dir) / PILOT_NAME
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(pilot, indent=2) + "\n")
+    return p
