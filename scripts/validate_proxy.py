@@ -27,6 +27,7 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nas.bench import append_markdown  # noqa: E402
 from nas.cli import OneLineParser, non_negative_int, positive_float, positive_int  # noqa: E402
 
 PARTS = ("budget", "noise", "main")
@@ -166,7 +167,7 @@ def _main(parser: OneLineParser, args: argparse.Namespace, argv: Sequence[str] |
     text = V.report_markdown(analysis, command=command, pilot=V.load_pilot(args.cache.parent))
     print(text)
     if not args.no_write and args.only in (None, "report"):
-        V.append_report(args.docs, text)
+        append_markdown(text, args.docs)
         pngs = V.write_scatter(analysis, args.img_dir)
         print(f"appended the report to {args.docs}; wrote {len(pngs)} scatter plot(s) to {args.img_dir}",
               file=sys.stderr)

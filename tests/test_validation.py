@@ -12,6 +12,7 @@ import pytest
 import nas.proxies as proxies
 import nas.train
 from nas import validation as V
+from nas.bench import append_markdown
 from nas.proxies.base import Proxy, ProxyError
 from nas.search import arch_key
 from nas.space import load_space
@@ -264,8 +265,8 @@ def test_report_has_a_row_per_proxy_and_baseline(space_path: Path, setup: V.Setu
     pngs = V.write_scatter(a, tmp_path / "img")
     assert {p.name for p in pngs} == {f"proxy_{n}.png" for n in FAST_PROXIES + V.BASELINES}
     docs = tmp_path / "docs" / "benchmarks.md"
-    V.append_report(docs, text)
-    V.append_report(docs, text)
+    append_markdown(text, docs)
+    append_markdown(text, docs)
     assert docs.read_text().startswith("# Benchmarks\n") and docs.read_text().count("## Proxy validation") == 2
 
     partial = V.analyse(v, n=8, epochs=1, multiplier=2, noise_archs=2, budget_archs=2, n_boot=50, cv_splits=10)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from nas.validation.analysis import analyse
 from nas.validation.cache import CACHE_DIR, PROXY_CACHE_NAME, TRAIN_CACHE, JsonlCache, train_key
-from nas.validation.report import PILOT_NAME, append_report, load_pilot, report_markdown, save_pilot, write_scatter
+from nas.validation.report import PILOT_NAME, load_pilot, report_markdown, save_pilot, write_scatter
 from nas.validation.setup import Setup
 from nas.validation.stats import Corr, bootstrap_corr, mean_rank, paired_tau_diff, selection_cv
 from nas.validation.validator import BASELINES, DeadlineReached, Job, Validator, machine_info, sample_archs

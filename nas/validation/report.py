@@ -220,17 +220,6 @@ def write_scatter(a: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def append_report(path: str | Path, text: str, title: str = "# Benchmarks") -> None:
-    """Append ``text`` as a new section of ``path`` (created with ``title`` if missing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    head = "" if path.exists() and path.stat().st_size else f"{title}\n\n"
-    with open(path, "a", encoding="utf-8") as fh:
-        if not head:
-            fh.write("\n")
-        fh.write(head + text.rstrip() + "\n")
-
-
 def load_pilot(cache_dir: str | Path) -> dict[str, Any] | None:
     p = Path(cache_dir) / PILOT_NAME
     try:
