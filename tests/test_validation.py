@@ -320,3 +320,25 @@ def test_cli_report_only_trains_nothing(space_path: Path, tmp_path: Path, count_
     out = capsys.readouterr().out
     assert "| synflow | 3 |" in out and (tmp_path / "img" / "proxy_synflow.png").exists()
     assert (tmp_path / "docs" / "b.md").read_text().count("## Proxy validation") == 2
+
+
+def test_default_changes_only_when_the_ground_truth_is_stable() -> None:
+    from nas.validation.analysis import _recommend
+
+    def row(name: str, kind: str, tau: float, lo: float) -> dict:
+        return {"name": name, "kind": kind, "failed": 0, "corr": {"tau": tau, "n": 30},
+                "diff_params": (tau, lo, lo + 0.5)}
+
+    def analysis(budget_tau: float, budget_archs: int) -> dict:
+        return {"rows": [row("naswot", "proxy", 0.6, 0.1), row("synflow", "proxy", 0.3, -0.1),
+                         row("params", "baseline", 0.1, 0.0)],
+                "budget": {"names": [f"a{i}" for i in range(budget_archs)], "corr": {"tau": budget_tau}},
+                "epochs": 1, "multiplier": 3}
+
+    assert _recommend(analysis(0.8, 10))["default"] == "naswot"
+    unstable = _recommend(analysis(0.5, 10))
+    assert unstable["default"] == "params" and unstable["would_be"] == "naswot" and "τ = 0.50" in unstable["why"]
+    assert _recommend(analysis(0.9, 9))["default"] == "params"  # too few archs to trust the ground truth
+    weak = analysis(0.9, 10)
+    weak["rows"][0]["diff_params"] = (0.5, -0.01, 0.9)  # the CI of τ − τ(params) includes 0
+    assert _recommend(weak)["default"] == "params"

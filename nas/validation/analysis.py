@@ -179,13 +179,20 @@ def analyse(v: Validator, *, n: int, epochs: int, multiplier: int = 3, noise_arc
     return out
 
 
+#: The ground truth is trusted only if its ranking at the budget agrees with 3× the budget this well.
+BUDGET_TAU = 0.7
+MIN_BUDGET_ARCHS = 10
+
+
 def _recommend(a: Mapping[str, Any]) -> dict[str, Any]:
     """The default-proxy decision, by a rule stated in the report (see ``rule``)."""
     rows = {r["name"]: r for r in a["rows"]}
     rule = ("a zero-cost proxy (or rank ensemble) becomes the default only if it has no failures, "
             "τ ≥ 0.5, and its paired-bootstrap 95% CI of τ − τ(params) lies above 0 on the same archs; "
             "an ensemble chosen on these archs must also win on held-out halves (choose on one half, score "
-            "on the other) in ≥ 90% of splits with held-out median τ ≥ 0.5; otherwise the default stays params")
+            "on the other) in ≥ 90% of splits with held-out median τ ≥ 0.5; and the ground truth itself must "
+            f"be stable: budget-stability τ ≥ {BUDGET_TAU} on ≥ {MIN_BUDGET_ARCHS} archs; otherwise the default "
+            "stays params")
     params = rows.get("params")
     out: dict[str, Any] = {"rule": rule, "default": "params", "why": ""}
     if params is None or params["corr"]["n"] < 3:
@@ -209,9 +216,17 @@ def _recommend(a: Mapping[str, Any]) -> dict[str, Any]:
                 if not (cv.get("splits") and cv["win_share"] >= 0.9 and cv["held_median"] >= 0.5):
                     continue
             chosen = r
-    if chosen is not None:
+    b = a["budget"]
+    stable = len(b["names"]) >= MIN_BUDGET_ARCHS and b["corr"]["tau"] >= BUDGET_TAU
+    if chosen is not None and stable:
         out["default"] = chosen["name"]
         out["why"] = "meets the rule"
+    elif chosen is not None:
+        out["would_be"] = chosen["name"]
+        out["why"] = (f"`{chosen['name']}` meets the proxy rule, but the ground truth does not: its ranking at "
+                      f"{a['epochs']} epoch(s) agrees with {a['multiplier']}× that budget at τ = "
+                      f"{b['corr']['tau']:.2f} on {len(b['names'])} archs (needed: τ ≥ {BUDGET_TAU} on ≥ "
+                      f"{MIN_BUDGET_ARCHS}), so the proxy may be matching an artifact of the short budget")
     else:
         out["why"] = "no proxy or ensemble meets the rule"
     return out
