@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target-224", type=latency_arg, default=latency_arg("30ms"))
     p.add_argument("--target-32", type=latency_arg, default=None,
                    help="latency target for the hypervolume runs (default: the LUT median of 200 random archs)")
-    p.add_argument("--proxy", default="synflow", help="zero-cost proxy of part (a)'s last row (default: synflow)")
+    p.add_argument("--proxy", default="synflow,naswot",
+                   help="zero-cost proxies of part (a)'s LUT rows, comma-separated (default: synflow,naswot)")
     p.add_argument("--hv-proxy", default=DEFAULT_PROXY,
                    help=f"proxy of the hypervolume runs (default: the search default, {DEFAULT_PROXY})")
     p.add_argument("--seeds", type=int, default=3)
@@ -100,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if "a" in parts:
         rows = []
         goals = {"measure": 20, "lut": 60}
-        for latency, proxy in (("measure", "params"), (f"lut:{args.lut_224}", "params"),
-                               (f"lut:{args.lut_224}", args.proxy)):
+        zero_cost = [name.strip() for name in args.proxy.split(",") if name.strip()]
+        for latency, proxy in [("measure", "params"), (f"lut:{args.lut_224}", "params"),
+                               *((f"lut:{args.lut_224}", name) for name in zero_cost)]:
             per_min, done = rate("search_spaces/mnasnet.yaml", latency, proxy, args.rate_trials, args.target_224,
                                  args.threads)
             method = "measure" if latency == "measure" else "lut"
