@@ -50,6 +50,9 @@ def build_parser() -> OneLineParser:
     p.add_argument("--seed", type=non_negative_int, default=0, help="arch sampling, training and proxy seed")
     p.add_argument("--noise-archs", type=positive_int, default=10, help="archs for the noise ceiling (default: 10)")
     p.add_argument("--noise-seed", type=non_negative_int, default=1, help="second training seed (default: 1)")
+    p.add_argument("--gt-seeds", type=positive_int, default=1,
+                   help="training seeds averaged into each arch's ground truth: --seed, then --noise-seed, "
+                        "--noise-seed+1, … (default: 1; 2 halves the seed noise a short budget carries)")
     p.add_argument("--budget-archs", type=positive_int, default=10, help="archs for budget stability (default: 10)")
     p.add_argument("--budget-multiplier", type=positive_int, default=3, help="long budget = this × E (default: 3)")
     p.add_argument("--proxies", default=None, help="comma-separated proxy names (default: all; params and macs "
@@ -151,7 +154,7 @@ def _main(parser: OneLineParser, args: argparse.Namespace, argv: Sequence[str] |
             if args.only in (None, "main"):
                 archs = v.archs(args.n)
                 v.score_proxies(archs)
-                v.run_jobs(v.main_jobs(E, args.n), "main")
+                v.run_jobs(v.main_jobs(E, args.n, V.gt_seeds(args.seed, args.noise_seed, args.gt_seeds)), "main")
         except V.DeadlineReached as exc:
             stopped = str(exc)
             print(f"stopped: {stopped}; rerun the same command to continue", file=sys.stderr)
@@ -160,7 +163,7 @@ def _main(parser: OneLineParser, args: argparse.Namespace, argv: Sequence[str] |
             v.score_proxies(v.archs(args.n))
         analysis = V.analyse(v, n=args.n, epochs=E, multiplier=args.budget_multiplier, noise_archs=args.noise_archs,
                              noise_seed=args.noise_seed, budget_archs=args.budget_archs, ensembles=args.ensemble,
-                             n_boot=args.bootstrap)
+                             n_boot=args.bootstrap, n_gt_seeds=args.gt_seeds)
     except (DataError, CheckpointError, ValueError, OSError) as exc:
         parser.fail(exc)
     command = "python scripts/validate_proxy.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))

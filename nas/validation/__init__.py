@@ -27,7 +27,7 @@ Ctrl-C), so an interrupted run resumes where it stopped. Proxy values are cached
 """
 from __future__ import annotations
 
-from nas.validation.analysis import analyse
+from nas.validation.analysis import analyse, ground_truth, gt_seeds
 from nas.validation.cache import CACHE_DIR, PROXY_CACHE_NAME, TRAIN_CACHE, JsonlCache, train_key
 from nas.validation.report import PILOT_NAME, load_pilot, report_markdown, save_pilot, write_scatter
 from nas.validation.setup import Setup
@@ -43,6 +43,8 @@ __all__ = [
     "Setup",
     "Validator",
     "analyse",
+    "ground_truth",
+    "gt_seeds",
     "bootstrap_corr",
     "machine_info",
     "mean_rank",

@@ -36,6 +36,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _gt_text(a: Mapping[str, Any]) -> str:
+    seeds = a.get("gt_seeds", [a["seed"]])
+    if len(seeds) == 1:
+        return f"top-1 of one training (seed {seeds[0]})"
+    return f"mean top-1 of {len(seeds)} trainings (seeds {', '.join(map(str, seeds))})"
+
+
 def _recipe_text(a: Mapping[str, Any]) -> str:
     r = a["recipe"]
     return (f"{r['optimizer']} (lr {r['lr']:g}, weight decay {r['weight_decay']:g}"
@@ -69,8 +76,8 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
         f"- Machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}, {m['threads']} threads",
         f"- Data: {d['data']}, train {size('train_size', 'train_images')} images, test "
         f"{size('test_size', 'test_images')} images, {a.get('resolution_px') or d['resolution']} px",
-        f"- Budget: {_ep(E)} (stability check against {M * E}); seeds {a['seed']} (noise: {a['seed']} vs "
-        f"{a['noise_seed']})",
+        f"- Budget: {_ep(E)} (stability check against {M * E}); ground truth: {_gt_text(a)}; noise ceiling: "
+        f"seed {a['seed']} vs {a['noise_seed']}",
         f"- Recipe: {_recipe_text(a)}",
         f"- Proxies: one seeded batch of {a['proxy_batch']} training images; statistics: Kendall τ-b and "
         f"Spearman ρ, percentile bootstrap over archs ({a['n_boot']} resamples, seeded), 95% CIs",
@@ -106,14 +113,15 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
             verdict = "too few archs (or all tied) for a correlation yet"
         else:
             verdict = ("meets" if t >= 0.7 else "does NOT meet") + " the ≥ 0.7 requirement (point estimate)"
-        L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs: "
+        L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
+                 f"(ground truth at {_ep(E)}, {_gt_text(a)}, vs one training at {M * E}): "
                  f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
                  f"{_pct(float(np.mean(bb['long'])))} at {M * E}.")
     else:
         L.append("Not run yet.")
     L.append("")
 
-    L += [f"### (c) Accuracy of the {main['trained']} archs at {_ep(E)}", ""]
+    L += [f"### (c) Accuracy of the {main['trained']} archs at {_ep(E)} ({_gt_text(a)})", ""]
     sp = main.get("spread")
     if sp:
         L.append(f"top-1 min {_pct(sp['min'])}, median {_pct(sp['median'])}, max {_pct(sp['max'])}; std "

@@ -341,8 +341,9 @@ class Validator:
     def noise_jobs(self, epochs: int, archs: int, noise_seed: int) -> list[Job]:
         return [Job(a, epochs, s) for a in self.archs(archs) for s in (self.seed, noise_seed)]
 
-    def main_jobs(self, epochs: int, n: int) -> list[Job]:
-        return [Job(a, epochs, self.seed) for a in self.archs(n)]
+    def main_jobs(self, epochs: int, n: int, seeds: Sequence[int] | None = None) -> list[Job]:
+        """The first ``n`` archs at ``epochs``, once per seed of ``seeds`` (default: this validator's seed)."""
+        return [Job(a, epochs, s) for s in (seeds if seeds is not None else [self.seed]) for a in self.archs(n)]
 
     # -- proxies ------------------------------------------------------------------------------------
 
