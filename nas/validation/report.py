@@ -216,7 +216,8 @@ def write_scatter(a: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
         if r["name"] in BASELINES and min(r["values"]) > 0:
             ax.set_xscale("log")
         ax.set_xlabel(r["name"])
-        ax.set_ylabel(f"test top-1 (%) after {_ep(a['epochs'])}")
+        n_seeds = len(a.get("gt_seeds", [a["seed"]]))
+        ax.set_ylabel(f"test top-1 (%) after {_ep(a['epochs'])}" + (f", mean of {n_seeds} seeds" if n_seeds > 1 else ""))
         c = r["corr"]
         ax.set_title(f"{r['name']}: τ={_f(c['tau'])} ρ={_f(c['rho'])} (n={c['n']}, failed {r['failed']})", fontsize=9)
         ax.grid(alpha=0.3)
