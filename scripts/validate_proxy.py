@@ -60,6 +60,9 @@ def build_parser() -> OneLineParser:
     p.add_argument("--ensemble", action="append", default=[], metavar="A+B[+C]",
                    help="a declared mean-rank ensemble to evaluate (repeatable)")
     p.add_argument("--proxy-batch", type=positive_int, default=64, help="images in the proxy batch (default: 64)")
+    p.add_argument("--proxy-input", choices=("data", "gaussian"), default="data",
+                   help="proxy batch: training images, or N(0,1) noise as a search without --data uses "
+                        "(default: data; cached separately)")
     p.add_argument("--bootstrap", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
     p.add_argument("--cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
                    help="training cache (JSONL); proxy_cache.jsonl and ckpt/ live beside it")
@@ -133,6 +136,7 @@ def _main(parser: OneLineParser, args: argparse.Namespace, argv: Sequence[str] |
         parser.fail(exc)
     deadline = time.time() + 60 * args.stop_after if args.stop_after else None
     v = V.Validator(space, setup, seed=args.seed, cache=args.cache, proxies=names, proxy_batch=args.proxy_batch,
+                    proxy_input=args.proxy_input,
                     progress=not args.no_progress, deadline=deadline)
     if v.train_cache.bad_lines:
         print(f"warning: {v.train_cache.bad_lines} unreadable line(s) in {args.cache} ignored", file=sys.stderr)

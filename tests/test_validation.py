@@ -361,3 +361,25 @@ def test_ground_truth_is_the_mean_over_seeds(space_path: Path, setup: V.Setup, t
     assert a["gt_seeds"] == [0, 1] and a["main"]["trained"] == 1 and a["budget"]["names"] == [archs[0].name]
     assert a["budget"]["short"] == [V.ground_truth(v, archs[0], 1, seeds)]
     assert "mean top-1 of 2 trainings (seeds 0, 1)" in V.report_markdown(a)
+
+
+def test_gaussian_proxy_input_is_the_search_batch_and_cached_apart(space_path: Path, setup: V.Setup,
+                                                                  tmp_path: Path) -> None:
+    import torch
+
+    cache = tmp_path / "c.jsonl"
+    real = make_validator(space_path, setup, cache)
+    noise = make_validator(space_path, setup, cache, proxy_input="gaussian")
+    images, labels = real.proxy_batch_tensors()
+    g_images, g_labels = noise.proxy_batch_tensors()
+    assert g_images.shape == images.shape and g_labels.shape == labels.shape
+    assert not torch.equal(g_images, images)
+    g = torch.Generator().manual_seed(0)  # what nas.evaluate.Evaluator draws for a search without --data
+    assert torch.equal(g_images, torch.randn(*images.shape, generator=g))
+    assert torch.equal(g_labels, torch.randint(0, real.data().num_classes, (len(labels),), generator=g))
+    assert noise.batch_id() != real.batch_id() and "input" not in real.batch_id()
+    arch = real.archs(1)[0]
+    real.score_proxies([arch])
+    assert noise.proxy_record(arch, "grad_norm") is None  # another batch, another cache entry
+    with pytest.raises(ValueError, match="proxy input"):
+        make_validator(space_path, setup, cache, proxy_input="imagenet")

@@ -73,7 +73,7 @@ def analyse(v: Validator, *, n: int, epochs: int, multiplier: int = 3, noise_arc
         "setup": dataclasses.asdict(v.setup), "data_id": v.data_id, "recipe": v.recipe, "epochs": epochs,
         "multiplier": multiplier, "seed": seed, "noise_seed": noise_seed, "gt_seeds": seeds, "n_requested": n,
         "noise_requested": noise_archs, "budget_requested": budget_archs, "n_boot": n_boot,
-        "proxy_batch": v.proxy_batch, "bad_cache_lines": v.train_cache.bad_lines,
+        "proxy_batch": v.proxy_batch, "proxy_input": v.proxy_input, "bad_cache_lines": v.train_cache.bad_lines,
     }
     # sizes actually used, from any record of this setup
     for r in v.train_cache:

@@ -79,7 +79,10 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
         f"- Budget: {_ep(E)} (stability check against {M * E}); ground truth: {_gt_text(a)}; noise ceiling: "
         f"seed {a['seed']} vs {a['noise_seed']}",
         f"- Recipe: {_recipe_text(a)}",
-        f"- Proxies: one seeded batch of {a['proxy_batch']} training images; statistics: Kendall τ-b and "
+        f"- Proxies: one seeded batch of {a['proxy_batch']} "
+        + ("training images" if a.get("proxy_input", "data") == "data" else
+           "Gaussian-noise images with random labels (the search's batch without --data)")
+        + "; statistics: Kendall τ-b and "
         f"Spearman ρ, percentile bootstrap over archs ({a['n_boot']} resamples, seeded), 95% CIs",
     ]
     es = a.get("epoch_seconds", {})

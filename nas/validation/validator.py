@@ -106,6 +106,11 @@ class Job:
     seed: int
 
 
+#: Where the zero-cost proxies' batch comes from: real training images, or Gaussian noise (the search's
+#: batch when it has no dataset).
+PROXY_INPUTS = ("data", "gaussian")
+
+
 class Validator:
     """Cached training and proxy scoring of the archs of one space under one :class:`Setup`.
 
@@ -126,6 +131,7 @@ class Validator:
         ckpt_dir: str | Path | None = None,
         proxies: Sequence[str] | None = None,
         proxy_batch: int = 64,
+        proxy_input: str = "data",
         progress: bool = True,
         deadline: float | None = None,
     ) -> None:
@@ -146,6 +152,9 @@ class Validator:
             if name not in self.proxies:
                 self.proxies = self.proxies + (name,)
         self.proxy_batch = proxy_batch
+        if proxy_input not in PROXY_INPUTS:
+            raise ValueError(f"proxy input {proxy_input!r}: use one of {', '.join(PROXY_INPUTS)}")
+        self.proxy_input = proxy_input
         self.progress = progress
         self.deadline = deadline
         self._data: Any = None
@@ -348,15 +357,21 @@ class Validator:
     # -- proxies ------------------------------------------------------------------------------------
 
     def batch_id(self) -> dict[str, Any]:
-        return {**self.data_id, "images": self.proxy_batch, "batch_seed": self.seed, "proxy_seed": self.seed}
+        ident = {**self.data_id, "images": self.proxy_batch, "batch_seed": self.seed, "proxy_seed": self.seed}
+        return ident if self.proxy_input == "data" else {**ident, "input": self.proxy_input}
 
     def proxy_batch_tensors(self) -> tuple[Any, Any]:
-        """``proxy_batch`` training images (and labels) chosen with a generator seeded by ``seed``."""
+        """``proxy_batch`` training images (and labels) chosen with a generator seeded by ``seed`` — or, with
+        ``proxy_input="gaussian"``, images of the same shape drawn from N(0, 1) and random labels, exactly as
+        :class:`nas.evaluate.Evaluator` scores a search candidate when no ``--data`` is given."""
         import torch
 
         data = self.data()
         images, labels = data.train.tensors
         g = torch.Generator().manual_seed(self.seed)
+        if self.proxy_input == "gaussian":
+            noise = torch.randn(self.proxy_batch, *images.shape[1:], generator=g)
+            return noise, torch.randint(0, data.num_classes, (self.proxy_batch,), generator=g)
         idx = torch.randperm(len(labels), generator=g)[: self.proxy_batch]
         return images[idx].clone(), labels[idx].clone()
 
