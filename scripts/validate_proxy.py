@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Validate the zero-cost accuracy proxies against trained accuracy on sampled architectures.
 
-    python scripts/validate_proxy.py --space search_spaces/mobile_32px.yaml --n 30 --epochs 3 \\
-        --data fashion-mnist --threads 2
+    python scripts/validate_proxy.py --space search_spaces/mobile_32px.yaml --n 30 --epochs 1 --gt-seeds 2 \\
+        --data fashion-mnist --threads 1
 
-Runs, in this order: budget stability (first --budget-archs archs at E and --budget-multiplier × E
-epochs), the noise ceiling (first --noise-archs archs with --seed and --noise-seed), and the main part
-(--n archs at E epochs, every proxy scored), then prints the report, appends it to docs/benchmarks.md
-and writes docs/img/proxy_<name>.png (unless --no-write). Every finished training is cached in
---cache (JSONL); a training in progress checkpoints to ckpt/ beside it, so Ctrl-C (or --stop-after)
-and rerunning the same command continues where it stopped. ``--only pilot`` times one epoch of the
-smallest, median and largest of the first --n archs. All logic lives in nas.validation.
+Runs, in this order: budget stability (first --budget-archs archs: ground truth at E epochs vs one training
+at --budget-multiplier × E), the noise ceiling (first --noise-archs archs with --seed and --noise-seed),
+and the main part (--n archs at E epochs, each trained with the --gt-seeds seeds whose mean top-1 is its
+ground truth; every proxy scored), then prints the report, appends it to docs/benchmarks.md and writes
+docs/img/proxy_<name>.png (unless --no-write). Every finished training is cached in --cache (JSONL); a
+training in progress checkpoints to ckpt/ beside it, so Ctrl-C (or --stop-after) and rerunning the same
+command continues where it stopped. Start the same command twice to use two cores: the workers share
+the cache and claim their trainings. ``--only pilot`` times one epoch of the smallest, median and
+largest of the first --n archs. All logic lives in nas.validation.
 """
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ The program has three parts, all on the same deterministic list of architectures
 (``space.sample(seed + i)``, duplicates by :func:`nas.search.arch_key` skipped, so a larger ``n``
 extends the list and reuses everything already trained):
 
-* **budget** (stability of the ground truth): the first ``budget_archs`` archs trained at ``E`` and at
-  ``multiplier × E`` epochs; Kendall τ between the two accuracy rankings.
+* **budget** (stability of the ground truth): the first ``budget_archs`` archs' ground truth at ``E``
+  epochs against one training at ``multiplier × E``; Kendall τ between the two rankings. An arch's ground
+  truth is its mean top-1 over ``n_gt_seeds`` training seeds (:func:`gt_seeds`; one by default).
 * **noise** (noise ceiling): the first ``noise_archs`` archs trained at ``E`` with two training seeds;
   τ between the two rankings. No proxy can be expected to beat it.
 * **main**: ``n`` archs trained at ``E``; every proxy (and #params, #MACs) scored on one fixed, seeded
@@ -21,8 +22,8 @@ Ctrl-C), so an interrupted run resumes where it stopped. Proxy values are cached
 ``proxy_cache.jsonl`` next to it.
 
     >>> v = Validator(load_space("search_spaces/mobile_32px.yaml"), Setup(data="fashion-mnist"))
-    >>> v.run_main(n=30, epochs=5)                                 # doctest: +SKIP
-    >>> a = analyse(v, n=30, epochs=5)                             # doctest: +SKIP
+    >>> v.run_jobs(v.main_jobs(1, 30, gt_seeds(0, 1, 2)), "main")  # doctest: +SKIP
+    >>> a = analyse(v, n=30, epochs=1, n_gt_seeds=2)               # doctest: +SKIP
     >>> print(report_markdown(a))                                  # doctest: +SKIP
 """
 from __future__ import annotations
