@@ -22,8 +22,11 @@ from nas.arch import Arch
 
 __all__ = ["CandidateError", "Evaluator", "Scores", "parse_latency_method", "parse_proxy"]
 
-#: The accuracy proxy a search uses unless told otherwise (see README, "Which proxy, and why").
-DEFAULT_PROXY = "params"
+#: The accuracy proxy a search uses unless told otherwise: the one scripts/validate_proxy.py found to beat
+#: #params against real training (see README, "Which proxy, and why", and docs/benchmarks.md).
+DEFAULT_PROXY = "naswot"
+#: Images in a zero-cost proxy's batch: the number the proxies were validated with.
+DEFAULT_PROXY_BATCH = 64
 
 
 class CandidateError(RuntimeError):
@@ -103,7 +106,8 @@ class Evaluator:
     """
 
     def __init__(self, *, latency: str = "measure", proxy: str = DEFAULT_PROXY, data: str | None = None,
-                 device: str = "auto", threads: int | None = None, batch_size: int = 1, proxy_batch: int = 32,
+                 device: str = "auto", threads: int | None = None, batch_size: int = 1,
+                 proxy_batch: int = DEFAULT_PROXY_BATCH,
                  seed: int = 0, latency_repeats: int = 3, latency_min_run_time: float = 0.1,
                  lut_force: bool = False):
         from nas.latency.measure import resolve_device

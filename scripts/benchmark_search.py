@@ -22,7 +22,7 @@ import numpy as np
 
 from nas.bench import append_section, machine_lines, markdown_table
 from nas.cli import OneLineParser
-from nas.evaluate import DEFAULT_PROXY
+from nas.evaluate import DEFAULT_PROXY, DEFAULT_PROXY_BATCH
 from nas.latency.units import latency_arg
 
 
@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         goals = {"measure": 20, "lut": 60}
         zero_cost = [name.strip() for name in args.proxy.split(",") if name.strip()]
-        for latency, proxy in [("measure", "params"), (f"lut:{args.lut_224}", "params"),
+        measured = ["params"] + ([DEFAULT_PROXY] if DEFAULT_PROXY != "params" else [])  # + the default search
+        for latency, proxy in [*(("measure", name) for name in measured), (f"lut:{args.lut_224}", "params"),
                                *((f"lut:{args.lut_224}", name) for name in zero_cost)]:
             per_min, done = rate("search_spaces/mnasnet.yaml", latency, proxy, args.rate_trials, args.target_224,
                                  args.threads)
@@ -111,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                          "met" if per_min >= goals[method] else f"missed by {goals[method] - per_min:.1f}/min"])
             print(rows[-1], file=sys.stderr)
         lines += ["**(a) Candidates per minute**, search_spaces/mnasnet.yaml at 224 px, random sampler, from an "
-                  "empty study (includes building, fvcore MACs, latency and proxy for every candidate):", "",
+                  "empty study (includes building, fvcore MACs, latency and proxy for every candidate; zero-cost "
+                  f"proxies on a batch of {DEFAULT_PROXY_BATCH} images; the default search is measure + "
+                  f"`{DEFAULT_PROXY}`):", "",
                   markdown_table(["latency", "proxy", "candidates", "per minute", "goal", ""], rows), ""]
 
     if "b" in parts:
