@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nas.arch import Arch, load_arch
-from nas.layers import Layer
+from nas.layers import Layer, resolve
 
 __all__ = ["CostSummary", "activation_bytes", "arch_macs", "count_macs", "count_params", "layer_macs", "macs_by_module",
            "summary"]
@@ -107,8 +107,6 @@ def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | Non
     module's own convolutions, linears and norms, and the network is exactly its layers in sequence
     (tests/test_cost checks the equality) — but a search that revisits the same layers traces each
     distinct layer once instead of tracing every candidate whole."""
-    from nas.layers import resolve
-
     return sum(layer_macs(layer) for layer in resolve(load_arch(arch), resolution))
 
 

@@ -6,7 +6,8 @@
 (a) candidates per minute on search_spaces/mnasnet.yaml at 224 px: measured latency + `params`, and a LUT +
     a zero-cost proxy (goals on a 2-core CPU: ≥ 20/min measured, ≥ 60/min with a LUT);
 (b) hypervolume of the feasible front after 100 and 200 trials for TPE, NSGA-II and random on
-    search_spaces/mobile_32px.yaml with a LUT and the default search proxy, 3 seeds each (goal: TPE after 100 ≥ random after 200).
+    search_spaces/mobile_32px.yaml with a LUT and the default search proxy, 3 seeds each (goal: TPE after 100 ≥
+    random after 200).
 Hypervolume uses Optuna's own `compute_hypervolume` on (−proxy, latency), reference point (−proxy_min,
 target), where proxy_min is the lowest proxy value seen in any run of the comparison.
 """

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from nas.validation.analysis import BUDGET_TAU
 from nas.validation.validator import BASELINES
 
 PILOT_NAME = "pilot.json"
@@ -115,7 +116,8 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
         if not math.isfinite(t):
             verdict = "too few archs (or all tied) for a correlation yet"
         else:
-            verdict = ("meets" if t >= 0.7 else "does NOT meet") + " the ≥ 0.7 requirement (point estimate)"
+            verdict = (("meets" if t >= BUDGET_TAU else "does NOT meet")
+                       + f" the ≥ {BUDGET_TAU} requirement (point estimate)")
         L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
                  f"(ground truth at {_ep(E)}, {_gt_text(a)}, vs one training at {M * E}): "
                  f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
@@ -194,10 +196,10 @@ def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
     L.append("")
     L.append(f"**Default search proxy: `{rec['default']}`** ({rec['why']}). Rule: {rec['rule']}.")
     b = a["budget"]
-    if b["names"] and b["corr"]["tau"] < 0.7:
+    if b["names"] and b["corr"]["tau"] < BUDGET_TAU:
         L.append("")
-        L.append(f"Caveat: the budget-stability τ ({_f(b['corr']['tau'])}) is below 0.7, so the ground truth at "
-                 f"{_ep(a['epochs'])} is itself not a stable ranking.")
+        L.append(f"Caveat: the budget-stability τ ({_f(b['corr']['tau'])}) is below {BUDGET_TAU}, so the ground "
+                 f"truth at {_ep(a['epochs'])} is itself not a stable ranking.")
     return L
 
 
