@@ -22,111 +22,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
-import functools
 import math
-import platform
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils import benchmark
 
-if TYPE_CHECKING:
-    from nas.arch import Arch
+from nas.arch.spec import Arch
+from nas.device import DeviceInfo, resolve_device
+from nas.model.builder import build_model
 
-__all__ = [
-    "LatencyResult",
-    "DeviceInfo",
-    "measure_latency",
-    "repeatability",
-    "device_info",
-    "resolve_device",
-]
-
-_DEVICE_RE = re.compile(r"cuda(?::(?P<index>[0-9]+))?")
-
-
-# ----------------------------------------------------------------------------- devices
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``'auto'`` -> ``cuda`` if available else ``cpu``; also ``'cpu'``, ``'cuda'``, ``'cuda:N'``.
-
-    Raises :class:`ValueError` (one line) for any other string, or for a CUDA
-    device that this machine does not have.
-    """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
-    name = device.strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    m = _DEVICE_RE.fullmatch(name)
-    if m is None:
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
-    if not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available (torch {torch.__version__})")
-    index = int(m["index"]) if m["index"] is not None else torch.cuda.current_device()
-    count = torch.cuda.device_count()
-    if index >= count:
-        raise ValueError(f"device {device!r} requested but only {count} CUDA device(s) are visible")
-    return torch.device("cuda", index)
-
-
-@functools.lru_cache(maxsize=1)
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, sep, value = line.partition(":")
-                if sep and key.strip().lower() in ("model name", "hardware") and value.strip():
-                    return " ".join(value.split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown cpu"
-
-
-def _device_name(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    return _cpu_name()
-
-
-@dataclasses.dataclass(frozen=True)
-class DeviceInfo:
-    """Where a latency was (or will be) measured. Keys match :class:`LatencyResult`'s."""
-
-    device: str  # human-readable name: CPU model name or CUDA device name
-    device_type: str  # "cpu" or "cuda"
-    torch_version: str
-    threads: int
-
-    @classmethod
-    def current(cls, device: str | torch.device = "auto", threads: int | None = None) -> "DeviceInfo":
-        dev = resolve_device(device)
-        return cls(
-            device=_device_name(dev),
-            device_type=dev.type,
-            torch_version=torch.__version__,
-            threads=int(threads) if threads is not None else torch.get_num_threads(),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def device_info(device: str | torch.device = "auto", threads: int | None = None) -> dict[str, Any]:
-    """``{'device', 'device_type', 'torch_version', 'threads'}`` for ``device`` on this machine.
-
-    ``threads`` defaults to the current :func:`torch.get_num_threads`. Same keys and
-    values as the corresponding fields of a :class:`LatencyResult` measured there,
-    so LUT metadata can be compared with it directly.
-    """
-    return DeviceInfo.current(device, threads).to_dict()
-
+__all__ = ["LatencyResult", "measure_latency", "repeatability"]
 
 # ----------------------------------------------------------------------------- result
 @dataclasses.dataclass
@@ -182,11 +90,7 @@ def _as_module(model: Any) -> nn.Module:
     """A module as is; an :class:`~nas.arch.Arch`, YAML path, dict or zoo name is built first."""
     if isinstance(model, nn.Module):
         return model
-    from nas.arch import Arch
-
     if isinstance(model, (Arch, str, dict)) or hasattr(model, "__fspath__"):
-        from nas.builder import build_model
-
         return build_model(model)
     raise TypeError(f"measure_latency expects an nn.Module or an Arch, got {type(model).__name__}")
 

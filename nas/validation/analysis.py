@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from nas.arch import Arch
+from nas.arch.spec import Arch
 from nas.validation.stats import _tau, bootstrap_corr, mean_rank, paired_tau_diff, selection_cv
 from nas.validation.validator import BASELINES, Validator, _now, machine_info
 

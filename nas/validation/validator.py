@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nas.arch import Arch
+from nas.arch.spec import Arch
 from nas.validation.cache import (PROXY_CACHE_NAME, TRAIN_CACHE, JsonlCache, _proxy_record_key, _train_record_key,
                                   train_key)
 from nas.validation.setup import _SUBSET_SEED, Setup
@@ -39,7 +39,7 @@ def sample_archs(space: Any, n: int, seed: int = 0, *, max_draws: int | None = N
     Prefix-stable: ``sample_archs(space, m, seed)[:n] == sample_archs(space, n, seed)`` for m ≥ n.
     Raises ValueError if ``max_draws`` (default 50·n + 100) draws give fewer than ``n`` distinct archs.
     """
-    from nas.search import arch_key
+    from nas.arch.key import arch_key
 
     out: list[Arch] = []
     seen: set[str] = set()
@@ -184,7 +184,7 @@ class Validator:
         ``setup.channels_last``: the same network, a faster memory layout on CPU)."""
         import torch
 
-        from nas.builder import build_model
+        from nas.model.builder import build_model
         from nas.train import seed_everything
 
         data = self.data()
@@ -197,7 +197,7 @@ class Validator:
     # -- training ---------------------------------------------------------------------------------
 
     def key(self, arch: Arch, epochs: int, seed: int) -> str:
-        from nas.search import arch_key
+        from nas.arch.key import arch_key
 
         return train_key(arch_key(arch), self.data_id, self.recipe, epochs, seed)
 
@@ -219,7 +219,7 @@ class Validator:
             return cached
         if self.deadline is not None and time.time() >= self.deadline:
             raise DeadlineReached("time budget used up before the next training")
-        from nas.search import arch_key
+        from nas.arch.key import arch_key
         from nas.train import train
 
         data = self.data()
@@ -376,7 +376,7 @@ class Validator:
         return images[idx].clone(), labels[idx].clone()
 
     def proxy_record(self, arch: Arch, name: str) -> dict[str, Any] | None:
-        from nas.search import arch_key
+        from nas.arch.key import arch_key
 
         return self.proxy_cache.get(_proxy_record_key({"arch_key": arch_key(arch), "proxy": name,
                                                         "batch": self.batch_id()}))
@@ -387,7 +387,7 @@ class Validator:
         from tqdm.auto import tqdm
 
         from nas import proxies
-        from nas.search import arch_key
+        from nas.arch.key import arch_key
 
         todo = [a for a in archs if any(self.proxy_record(a, p) is None for p in self.proxies)]
         if not todo:
@@ -417,9 +417,9 @@ class Validator:
         """Seconds per training step (forward + backward + SGD step, batch ``setup.batch_size``) of
         ``arch``, median over ``steps`` steps after ``warmup``; and the implied seconds per epoch."""
         import torch
-        from nas.train import _make_optimizer  # the recipe's optimizer, so the step costs the same
+        from nas.train.loop import _make_optimizer  # the recipe's optimizer, so the step costs the same
 
-        from nas.cost import count_macs
+        from nas.model.cost import count_macs
 
         data = self.data()
         config = self.setup.train_config(1, self.seed)
@@ -454,7 +454,7 @@ class Validator:
 
     def pilot(self, n: int, *, steps: int = 20) -> dict[str, Any]:
         """Time the smallest, the median and the largest (by MACs) of the first ``n`` archs."""
-        from nas.cost import count_macs
+        from nas.model.cost import count_macs
 
         data = self.data()
         archs = self.archs(n)

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from nas.arch import Arch, BlockArgs, make_divisible
+from nas.arch.spec import Arch, BlockArgs, make_divisible
 
 __all__ = ["Layer", "conv_out_size", "resolve", "resolve_head", "resolve_stage", "round_filters", "round_repeats"]
 

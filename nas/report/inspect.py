@@ -1,17 +1,21 @@
-"""A human-readable description of an architecture: the per-stage table, costs and block strings."""
+"""What ``nas inspect`` prints: an architecture (per-stage table, costs, block strings) or a search space
+(choices per stage, size, distinct ops, skeleton cost)."""
 from __future__ import annotations
 
-from nas.arch import Arch, ArchError
-from nas.layers import resolve
+import math
 
-__all__ = ["describe", "stage_rows"]
+from nas.arch.resolve import resolve
+from nas.arch.spec import Arch, ArchError
+from nas.arch.strings import FORMATS, to_strings
+from nas.model.builder import build_model
+from nas.model.cost import count_macs, count_params, macs_by_module, summary
+from nas.space.space import KEYS, SearchSpace, show_choice
+
+__all__ = ["describe", "describe_space", "stage_rows"]
 
 
 def stage_rows(arch: Arch, resolution: int | None = None) -> list[dict[str, object]]:
     """One row per stem / stage / head: structure, output size, parameters and MACs (fvcore)."""
-    from nas.builder import build_model
-    from nas.cost import count_params, macs_by_module
-
     r = resolution or arch.resolution
     model = build_model(arch)
     macs = macs_by_module(model, r)
@@ -51,9 +55,6 @@ def _table(rows: list[dict[str, object]]) -> str:
 
 def describe(arch: Arch, resolution: int | None = None) -> str:
     """Multi-line text: header, per-stage table, totals (params, MACs, activation memory), strings."""
-    from nas.cost import summary
-    from nas.strings import FORMATS, to_strings
-
     r = resolution or arch.resolution
     rows = stage_rows(arch, r)
     cost = summary(arch, r)
@@ -68,4 +69,41 @@ def describe(arch: Arch, resolution: int | None = None) -> str:
             lines.append(f"{fmt} strings: " + " ".join(to_strings(arch, fmt)))
         except ArchError as exc:
             lines.append(f"{fmt} strings: (not expressible: {exc})")
+    return "\n".join(lines)
+
+
+def describe_space(space: SearchSpace, costs: bool = True) -> str:
+    """Multi-line text: header, per-stage choice table, size, distinct ops, skeleton params/MACs."""
+    sk = space.skeleton
+    lines = [f"space        {space.name}  ({space.source})",
+             f"skeleton     {sk.name}  ({len(sk.blocks)} stages, stem {sk.stem.filters}, "
+             f"head {sk.head.filters}, activation {sk.activation})",
+             f"resolution   {sk.resolution}",
+             f"searched     {', '.join(map(str, space.searched_stages)) or '-'}",
+             f"fixed        {', '.join(map(str, space.fixed_stages)) or '-'}",
+             ""]
+    header = ["stage", "stride", "skeleton", *KEYS, "widths", "options"]
+    rows = [header]
+    widths = space.widths()
+    for i, b in enumerate(sk.blocks):
+        skel = f"{b.block} r{b.num_repeat} k{b.kernel_size} e{b.expand_ratio:g} o{b.output_filters}"
+        if i in space.fixed_stages:
+            cells = ["fixed"] + [""] * (len(KEYS) - 1)
+        else:
+            cells = ["/".join(show_choice(v) for v in space.choices[i][k]) for k in KEYS]
+        rows.append([str(i), str(b.strides), skel, *cells, "/".join(map(str, widths[i])),
+                     str(len(space.stage_options(i)))])
+    col = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, col)).rstrip() for r in rows]
+    lines.append("  (keys not declared in the file hold the skeleton stage's value)" if len(space.declared) < len(KEYS)
+                 else "")
+    size = space.size()
+    lines.append(f"size         {size:,} architectures (10^{math.log10(size):.2f})")
+    lines.append(f"ops          {len(space.ops()):,} distinct layers at {sk.resolution} px")
+    refs = space.reference_archs()
+    lines.append(f"reference    {refs[0].name if refs else 'skeleton is not inside the space'}")
+    if costs:
+        model = build_model(sk)
+        lines.append(f"skeleton     {count_params(model):,} params, "
+                     f"{count_macs(model, sk.resolution):,} MACs @ {sk.resolution} px")
     return "\n".join(lines)

@@ -4,7 +4,7 @@ MACs come from fvcore's ``FlopCountAnalysis``, whose "flops" are in fact multipl
 conv/linear weight use, plus BatchNorm's per-element work in eval mode); we call them MACs. Activation
 memory is an estimate, see :func:`activation_bytes`.
 
-    >>> from nas.cost import summary
+    >>> from nas.model.cost import summary
     >>> s = summary("mobilenet_v2")
     >>> s.params
     3504872
@@ -15,13 +15,16 @@ import logging
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from nas.arch import Arch, load_arch
-from nas.layers import Layer, resolve
+from nas.arch.io import load_arch
+from nas.arch.resolve import Layer, resolve
+from nas.arch.spec import Arch
+from nas.model.blocks import ResidualBlock
+from nas.model.builder import build_layer, build_model
 
 __all__ = ["CostSummary", "activation_bytes", "arch_macs", "count_macs", "count_params", "layer_macs", "macs_by_module",
            "summary"]
@@ -94,20 +97,19 @@ def layer_macs(layer: Layer) -> int:
     (which holds every shape that changes the count) for the life of the process."""
     macs = _LAYER_MACS.get(layer.key)
     if macs is None:
-        from nas.builder import build_layer
-
         macs = count_macs(build_layer(layer), layer.input_size, layer.in_chs)
         _LAYER_MACS[layer.key] = macs
     return macs
 
 
-def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | None = None) -> int:
+def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | None = None,
+              layers: Sequence[Layer] | None = None) -> int:
     """MACs of ``arch`` at ``resolution`` (default: its own), batch 1: the sum of :func:`layer_macs` over
-    :func:`nas.layers.resolve`. Equal to :func:`count_macs` of the built model — fvcore counts each
-    module's own convolutions, linears and norms, and the network is exactly its layers in sequence
-    (tests/test_cost checks the equality) — but a search that revisits the same layers traces each
-    distinct layer once instead of tracing every candidate whole."""
-    return sum(layer_macs(layer) for layer in resolve(load_arch(arch), resolution))
+    :func:`nas.arch.resolve.resolve` (or over ``layers``, when the caller has resolved them already). Equal to
+    :func:`count_macs` of the built model — fvcore counts each module's own convolutions, linears and norms,
+    and the network is exactly its layers in sequence (tests/model/test_cost.py checks the equality) — but a
+    search that revisits the same layers traces each distinct layer once instead of every candidate whole."""
+    return sum(layer_macs(layer) for layer in (layers if layers is not None else resolve(load_arch(arch), resolution)))
 
 
 def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None = None,
@@ -118,8 +120,6 @@ def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None 
     enclosing residual block that must stay alive until the addition. It ignores allocator slack and
     framework workspace, so treat it as a lower bound useful for comparing architectures.
     """
-    from nas.blocks import _Residual
-
     peak = 0
     held = [0]
 
@@ -137,7 +137,7 @@ def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None 
 
     hooks = []
     for m in model.modules():
-        if isinstance(m, _Residual):
+        if isinstance(m, ResidualBlock):
             hooks.append(m.register_forward_pre_hook(residual_pre))
             hooks.append(m.register_forward_hook(residual_post))
         elif not any(True for _ in m.children()):
@@ -162,8 +162,6 @@ def summary(model_or_arch: nn.Module | Arch | str | Path | Mapping[str, Any],
         model = model_or_arch
         arch = getattr(model, "arch", None)
     else:
-        from nas.builder import build_model
-
         arch = load_arch(model_or_arch)
         model = build_model(arch)
     r = resolution or (arch.resolution if arch is not None else 224)

@@ -19,39 +19,34 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.arch import Arch, dump_arch, load_arch
+from nas.arch.io import dump_arch, load_arch
+from nas.arch.spec import Arch
+from nas.files import atomic_write
+from nas.search.front import feasible_trials, is_feasible, latency_target, pareto_front
+from nas.space.load import load_space
 
 __all__ = ["export_pareto", "select_trials", "trial_arch"]
-
-
-def _front(trials: list[FrozenTrial], directions: list[optuna.study.StudyDirection]) -> list[FrozenTrial]:
-    """The non-dominated trials (Pareto front) among ``trials``."""
-    signs = [1 if d == optuna.study.StudyDirection.MAXIMIZE else -1 for d in directions]
-
-    def dominates(a: FrozenTrial, b: FrozenTrial) -> bool:
-        av = [s * v for s, v in zip(signs, a.values)]
-        bv = [s * v for s, v in zip(signs, b.values)]
-        return all(x >= y for x, y in zip(av, bv)) and any(x > y for x, y in zip(av, bv))
-
-    return [t for t in trials if not any(dominates(u, t) for u in trials)]
 
 
 def select_trials(study: optuna.Study, target_ms: float, top_k: int = 5) -> tuple[list[FrozenTrial], bool]:
     """(trials to export, whether they meet ``target_ms``). A duplicated architecture appears once.
 
-    Feasibility is judged on each trial's recorded latency against ``target_ms`` — the study's own target
-    (then it agrees with the stored constraints, hence with ``study.best_trials``) or a new one.
+    Two objectives: the Pareto front of the feasible trials (:func:`nas.search.front.pareto_front`), by
+    latency. One objective: the ``top_k`` feasible trials by reward. Nothing feasible: the ``top_k`` trials
+    closest to the target.
     """
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if "latency_ms" in t.user_attrs]
     multi = len(study.directions) > 1
-    feasible = [t for t in complete if t.user_attrs["latency_ms"] <= target_ms]
-    if feasible:
-        chosen = _front(feasible, study.directions) if multi else sorted(feasible, key=lambda t: -t.value)
+    feasible = feasible_trials(study, target_ms)
+    if feasible and multi:
+        chosen = pareto_front(study, target_ms)
+    elif feasible:
+        chosen = sorted(feasible, key=lambda t: -t.value)
     else:
+        complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if "latency_ms" in t.user_attrs]
         chosen = sorted(complete, key=lambda t: (t.user_attrs["latency_ms"], t.number))
     unique: dict[str, FrozenTrial] = {}
-    for t in sorted(chosen, key=lambda t: t.number) if multi and feasible else chosen:
+    for t in chosen:
         unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
     trials = list(unique.values())
     if multi and feasible:
@@ -64,10 +59,8 @@ def trial_arch(study: optuna.Study, trial: FrozenTrial) -> Arch:
     path = trial.user_attrs.get("yaml")
     if path and Path(path).is_file():
         return load_arch(path)
-    from nas.space import load_space
-
     settings = study.user_attrs.get("settings", {})
-    space = load_space(settings.get("space", "search_spaces/mnasnet.yaml"))
+    space = load_space(settings.get("space", "mnasnet"))
     arch = space.from_params(trial.params)
     return arch.replace(name=trial.user_attrs.get("arch_name", f"{space.name}-t{trial.number:04d}"))
 
@@ -80,7 +73,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                   echo: Callable[[str], None] = print) -> tuple[list[Path], bool]:
     """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible)."""
     out = Path(out_dir)
-    target = target_ms if target_ms is not None else study.user_attrs.get("latency_target_ms")
+    target = latency_target(study, target_ms)
     if target is None:
         raise ValueError(f"study {study.study_name!r} records no latency target; give one")
     trials, ok = select_trials(study, float(target), top_k)
@@ -97,7 +90,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
         files.append(path)
         a = t.user_attrs
         rows.append({"file": str(path.relative_to(out)), "trial": t.number, "name": arch.name,
-                     "feasible": t.user_attrs["latency_ms"] <= target, "reference": a.get("reference"),
+                     "feasible": is_feasible(t, target), "reference": a.get("reference"),
                      "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
                      "latency_method": a.get("latency_method"), "device": a.get("device"),
                      "proxy": a.get("proxy"), "proxy_value": a.get("proxy_value"),
@@ -105,9 +98,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                      "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings")})
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
                "objectives": list(study.metric_names or []), "networks": rows}
-    tmp = out / ".pareto.yaml.tmp"
-    tmp.write_text(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
-    tmp.replace(out / "pareto.yaml")
+    atomic_write(out / "pareto.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         echo("no trial completed: nothing to export")

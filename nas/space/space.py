@@ -42,30 +42,22 @@ Errors are :class:`SpaceError`, one line naming the file and the key::
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import hashlib
 import itertools
-import json
 import math
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import yaml
-
-from nas.arch import (BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, StemArgs, block_from_dict,
-                      load_arch, make_divisible, validate)
-from nas.layers import Layer, resolve, resolve_head, resolve_stage, round_filters, round_repeats
+from nas.arch.key import arch_key
+from nas.arch.resolve import Layer, resolve, resolve_head, resolve_stage, round_filters, round_repeats
+from nas.arch.spec import Arch, ArchError, BlockArgs, make_divisible, validate
 
 if TYPE_CHECKING:  # optuna is imported lazily: loading a space and sampling never need it
     import optuna
 
-__all__ = ["KEYS", "SearchSpace", "SpaceError", "describe_space", "load_space"]
+__all__ = ["KEYS", "SearchSpace", "SpaceError", "find_choice", "format_choices", "show_choice"]
 
-#: The per-stage keys, in the order parameters are suggested and shown.
 KEYS = ("block", "kernel_size", "expand_ratio", "se_ratio", "num_repeat_delta", "filters_scale", "id_skip")
-_TOP_KEYS = ("name", "skeleton", "resolution", "fixed_stages", "per_stage")
 
 
 class SpaceError(ValueError):
@@ -151,9 +143,7 @@ class SearchSpace:
             blocks.append(dataclasses.replace(b, input_filters=previous))
             previous = b.output_filters
         arch = dataclasses.replace(self.skeleton, name=self.name, blocks=tuple(blocks))
-        canonical = json.dumps(arch.to_dict(), sort_keys=True, separators=(",", ":"))  # = the YAML's content
-        digest = hashlib.sha256(canonical.encode()).hexdigest()[:10]
-        arch = dataclasses.replace(arch, name=f"{self.name}-{digest}")
+        arch = dataclasses.replace(arch, name=f"{self.name}-{arch_key(arch)[:10]}")
         try:
             validate(arch, self.source)
         except ArchError as exc:  # load-time checks make this unreachable; keep the promise of one line
@@ -183,13 +173,13 @@ class SearchSpace:
                 name, choices = f"s{i}_{k}", self.choices[i][k]
                 if name not in params:
                     if len(choices) > 1:
-                        raise SpaceError(f"{self.source}: {name}: missing parameter (choices: {_fmt(choices)})")
+                        raise SpaceError(f"{self.source}: {name}: missing parameter (choices: {format_choices(choices)})")
                     index.append(0)
                     continue
-                j = _find(choices, params[name])
+                j = find_choice(choices, params[name])
                 if j is None:
                     raise SpaceError(f"{self.source}: {name}: {params[name]!r} is not one of the choices "
-                                     f"{_fmt(choices)}")
+                                     f"{format_choices(choices)}")
                 index.append(j)
             out[i] = tuple(index)
         return out
@@ -317,16 +307,15 @@ class SearchSpace:
         return list(found.values())
 
 
-# ---------------------------------------------------------------------------------------------------
-# Loading and validation
-# ---------------------------------------------------------------------------------------------------
 
 
-def _fmt(values: Iterable[Any]) -> str:
-    return ", ".join(_show(v) for v in values)
+def format_choices(values: Iterable[Any]) -> str:
+    """``3, 5`` / ``true, false`` / ``0.75, 1``: choices as a person writes them in the YAML file."""
+    return ", ".join(show_choice(v) for v in values)
 
 
-def _show(v: Any) -> str:
+def show_choice(v: Any) -> str:
+    """One choice as written in YAML (``true``, ``0.75``, ``mbconv``)."""
     return str(v).lower() if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -335,238 +324,9 @@ def _same(a: Any, b: Any) -> bool:
     return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
-def _find(choices: tuple, value: Any) -> int | None:
+def find_choice(choices: tuple, value: Any) -> int | None:
+    """The index of ``value`` among ``choices`` (``True`` never matches ``1``), or ``None``."""
     for j, c in enumerate(choices):
         if _same(c, value):
             return j
     return None
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-class _Loader:
-    def __init__(self, label: str, base: Path | None):
-        self.label, self.base = label, base
-
-    def fail(self, where: str, message: str) -> None:
-        raise SpaceError(f"{self.label}: {where}: {message}")
-
-    def skeleton(self, value: Any) -> Arch:
-        from nas import zoo
-
-        if isinstance(value, Mapping):
-            try:
-                return load_arch(value)
-            except ArchError as exc:
-                message = str(exc).removeprefix("<dict>: ")
-                raise SpaceError(f"{self.label}: skeleton.{message}") from None
-        if not isinstance(value, str) or not value.strip():
-            self.fail("skeleton", f"expected a zoo name, an arch YAML path or an inline arch mapping, got {value!r}")
-        if value.endswith((".yaml", ".yml")):
-            path = Path(value) if self.base is None or Path(value).is_absolute() else self.base / value
-            if not path.is_file():
-                self.fail("skeleton", f"{path}: no such file")
-            try:
-                return load_arch(path)
-            except ArchError as exc:
-                self.fail("skeleton", str(exc))
-        if value not in zoo.names():
-            hint = difflib.get_close_matches(value, zoo.names(), n=1)
-            self.fail("skeleton", f"unknown zoo network {value!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                      + f"; known: {', '.join(zoo.names())}")
-        return zoo.load(value)
-
-    def choice_list(self, key: str, raw: Any, kinds: set[str]) -> tuple:
-        where = f"per_stage.{key}"
-        if not isinstance(raw, list) or not raw:
-            self.fail(where, f"expected a non-empty list of choices, got {raw!r}")
-        for v in raw:
-            self.check_value(where, key, v, kinds)
-        for j, v in enumerate(raw):
-            if _find(tuple(raw[:j]), v) is not None:
-                self.fail(where, f"duplicate choice {_show(v)}")
-        return tuple(raw)
-
-    def check_value(self, where: str, key: str, v: Any, kinds: set[str]) -> None:
-        if key == "block":
-            if v not in BLOCK_KINDS or not isinstance(v, str):
-                self.fail(where, f"{v!r} is not a block kind (choices must be from {', '.join(BLOCK_KINDS)})")
-        elif key == "kernel_size":
-            allowed = sorted(set.intersection(*(set(KERNELS[k]) for k in kinds)))
-            if not _is_int(v) or v not in allowed:
-                self.fail(where, f"{_show(v) if _is_number(v) else repr(v)} is not a valid kernel size "
-                                 f"(choices must be from {_fmt(allowed)}"
-                                 + (f" for {'/'.join(sorted(kinds))} blocks)" if len(allowed) < 4 else ")"))
-        elif key == "expand_ratio":
-            if not _is_number(v) or not 1 <= v <= 16:
-                self.fail(where, f"{v!r} is not a valid expand ratio (choices must be numbers in [1, 16])")
-        elif key == "se_ratio":
-            if not _is_number(v) or not 0 <= v <= 1:
-                self.fail(where, f"{v!r} is not a valid SE ratio (choices must be numbers in [0, 1])")
-        elif key == "num_repeat_delta":
-            if not _is_int(v):
-                self.fail(where, f"{v!r} is not a valid repeat delta (choices must be integers)")
-        elif key == "filters_scale":
-            if not _is_number(v) or not 0 < v <= 8:
-                self.fail(where, f"{v!r} is not a valid width scale (choices must be numbers in (0, 8])")
-        elif key == "id_skip":
-            if not isinstance(v, bool):
-                self.fail(where, f"{v!r} is not a valid skip flag (choices must be true or false)")
-
-
-def _skeleton_value(b: BlockArgs, key: str) -> Any:
-    return {"num_repeat_delta": 0, "filters_scale": 1.0}.get(key, getattr(b, key, None))
-
-
-def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
-    """Load and validate a search space from a YAML file (or a plain dict, labelled ``<dict>``).
-
-    Every problem raises :class:`SpaceError` with one line naming the file and the key.
-    """
-    base: Path | None = None
-    if isinstance(source, Mapping):
-        label, data = "<dict>", source
-    else:
-        path = Path(source)
-        label, base = str(source), path.parent
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpaceError(f"{label}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpaceError(f"{label}: cannot read: {exc}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SpaceError(f"{label}: {at}invalid YAML: {problem}") from None
-    ld = _Loader(label, base)
-    if not isinstance(data, Mapping):
-        raise SpaceError(f"{label}: expected a mapping with keys {', '.join(_TOP_KEYS)}, got {type(data).__name__}")
-    for key in data:
-        if key not in _TOP_KEYS:
-            hint = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
-            ld.fail(str(key), "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                    + f"; known: {', '.join(_TOP_KEYS)}")
-    for key in ("name", "skeleton"):
-        if key not in data:
-            ld.fail(key, "missing required key")
-    name = data["name"]
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        ld.fail("name", f"expected a non-empty string without spaces, got {name!r}")
-
-    skeleton = ld.skeleton(data["skeleton"])
-    if "resolution" in data:
-        r = data["resolution"]
-        if not _is_int(r) or r < 32:
-            ld.fail("resolution", f"expected an integer ≥ 32, got {r!r}")
-        skeleton = dataclasses.replace(skeleton, resolution=r)
-    n = len(skeleton.blocks)
-
-    fixed_raw = data.get("fixed_stages", [])
-    if not isinstance(fixed_raw, list):
-        ld.fail("fixed_stages", f"expected a list of stage indices, got {fixed_raw!r}")
-    for v in fixed_raw:
-        if not _is_int(v) or not 0 <= v < n:
-            ld.fail("fixed_stages", f"{v!r} is not a stage index of the skeleton (0…{n - 1})")
-    if len(set(fixed_raw)) != len(fixed_raw):
-        ld.fail("fixed_stages", "duplicate stage index")
-    fixed = tuple(sorted(fixed_raw))
-    searched = tuple(i for i in range(n) if i not in fixed)
-
-    per_stage = data.get("per_stage", {})
-    if per_stage is None:
-        per_stage = {}
-    if not isinstance(per_stage, Mapping):
-        ld.fail("per_stage", f"expected a mapping of key → list of choices, got {per_stage!r}")
-    for key in per_stage:
-        if key not in KEYS:
-            hint = difflib.get_close_matches(str(key), KEYS, n=1)
-            ld.fail(f"per_stage.{key}", "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                    + f"; known: {', '.join(KEYS)}")
-    kinds = (set(per_stage["block"]) & set(BLOCK_KINDS)
-             if isinstance(per_stage.get("block"), list) and all(isinstance(v, str) for v in per_stage["block"])
-             else set())
-    kinds = kinds or {skeleton.blocks[i].block for i in searched} or {"mbconv"}
-    declared = {k: ld.choice_list(k, per_stage[k], kinds) for k in KEYS if k in per_stage}
-
-    choices: dict[int, dict[str, tuple]] = {}
-    for i in searched:
-        sk = skeleton.blocks[i]
-        choices[i] = {k: declared[k] if k in declared else (_skeleton_value(sk, k),) for k in KEYS}
-    space = SearchSpace(name=name, skeleton=skeleton, choices=choices, fixed_stages=fixed,
-                        searched_stages=searched, declared=tuple(k for k in KEYS if k in declared), source=label)
-    _check_stages(space, ld)
-    return space
-
-
-def _check_stages(space: SearchSpace, ld: _Loader) -> None:
-    """Every realised stage, for every input width it can receive, must be a valid block (catches what
-    per-key checks cannot: e.g. the skeleton's kernel 1 with a searched ``mbconv``, odd shuffle widths)."""
-    in_widths = [space.skeleton.stem.filters]
-    for i in range(len(space.skeleton.blocks)):
-        options = space.stage_options(i)
-        for b in options:
-            for in_chs in in_widths:
-                stage = dataclasses.replace(b, input_filters=in_chs)
-                try:
-                    block_from_dict(dataclasses.asdict(stage), "", f"blocks[{i}]")
-                    validate(Arch(name="check", blocks=(stage,), stem=StemArgs(filters=in_chs)), "")
-                except ArchError as exc:
-                    key = "fixed_stages" if i in space.fixed_stages else "per_stage"
-                    problem = str(exc).removeprefix(": ").replace("blocks[0]", f"blocks[{i}]")
-                    ld.fail(key, f"stage {i} can realise an invalid block: {problem}")
-        in_widths = sorted({b.output_filters for b in options})
-
-
-# ---------------------------------------------------------------------------------------------------
-# Human-readable summary (for scripts/inspect_space.py)
-# ---------------------------------------------------------------------------------------------------
-
-
-def describe_space(space: SearchSpace, costs: bool = True) -> str:
-    """Multi-line text: header, per-stage choice table, size, distinct ops, skeleton params/MACs."""
-    sk = space.skeleton
-    lines = [f"space        {space.name}  ({space.source})",
-             f"skeleton     {sk.name}  ({len(sk.blocks)} stages, stem {sk.stem.filters}, "
-             f"head {sk.head.filters}, activation {sk.activation})",
-             f"resolution   {sk.resolution}",
-             f"searched     {', '.join(map(str, space.searched_stages)) or '-'}",
-             f"fixed        {', '.join(map(str, space.fixed_stages)) or '-'}",
-             ""]
-    header = ["stage", "stride", "skeleton", *KEYS, "widths", "options"]
-    rows = [header]
-    widths = space.widths()
-    for i, b in enumerate(sk.blocks):
-        skel = f"{b.block} r{b.num_repeat} k{b.kernel_size} e{b.expand_ratio:g} o{b.output_filters}"
-        if i in space.fixed_stages:
-            cells = ["fixed"] + [""] * (len(KEYS) - 1)
-        else:
-            cells = ["/".join(_show(v) for v in space.choices[i][k]) for k in KEYS]
-        rows.append([str(i), str(b.strides), skel, *cells, "/".join(map(str, widths[i])),
-                     str(len(space.stage_options(i)))])
-    col = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, col)).rstrip() for r in rows]
-    lines.append("  (keys not declared in the file hold the skeleton stage's value)" if len(space.declared) < len(KEYS)
-                 else "")
-    size = space.size()
-    lines.append(f"size         {size:,} architectures (10^{math.log10(size):.2f})")
-    lines.append(f"ops          {len(space.ops()):,} distinct layers at {sk.resolution} px")
-    refs = space.reference_archs()
-    lines.append(f"reference    {refs[0].name if refs else 'skeleton is not inside the space'}")
-    if costs:
-        from nas.builder import build_model
-        from nas.cost import count_macs, count_params
-
-        model = build_model(sk)
-        lines.append(f"skeleton     {count_params(model):,} params, "
-                     f"{count_macs(model, sk.resolution):,} MACs @ {sk.resolution} px")
-    return "\n".join(lines)

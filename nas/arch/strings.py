@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Literal
 
-from nas.arch import Arch, ArchError, BlockArgs, block_from_dict, validate
+from nas.arch.check import block_from_dict
+from nas.arch.spec import Arch, ArchError, BlockArgs, validate
 
 __all__ = ["FORMATS", "decode_block", "encode_block", "from_strings", "to_strings"]
 

@@ -5,45 +5,53 @@
     >>> model(torch.zeros(1, 1, 32, 32)).shape
     torch.Size([1, 10])
 
-The structure follows :func:`nas.layers.resolve` exactly: one stem, one module per resolved block
+The structure follows :func:`nas.arch.resolve.resolve` exactly: one stem, one module per resolved block
 (grouped per stage in ``model.blocks``), one head. Works at any input resolution ≥ 32.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nas.arch import Arch, load_arch
-from nas.blocks import ConvBlock, ConvBnAct, DepthwiseSeparable, InvertedResidual, ShuffleUnit, make_activation
-from nas.layers import Layer, resolve
+from nas.arch.io import load_arch
+from nas.arch.resolve import Layer, resolve
+from nas.arch.spec import Arch
+from nas.model.blocks import (ConvBlock, ConvBnAct, DepthwiseSeparable, InvertedResidual, NormLayer, ShuffleUnit,
+                              act_layer)
 
-__all__ = ["ArchNet", "build_block", "build_layer", "build_model"]
+__all__ = ["ArchNet", "Head", "Stem", "build_block", "build_layer", "build_model", "example_input", "norm_layer"]
+
+
+def norm_layer(bn_eps: float = 1e-5, bn_momentum: float = 0.1) -> NormLayer:
+    """``nn.BatchNorm2d`` with the network's ``eps`` and ``momentum`` (PyTorch's meaning of momentum)."""
+    return functools.partial(nn.BatchNorm2d, eps=bn_eps, momentum=bn_momentum)
 
 
 class Stem(nn.Sequential):
-    """k×k conv-BN-act, optionally followed by a 3×3/2 max-pool."""
+    """k×k conv-norm-act, optionally followed by a 3×3/2 max-pool."""
 
-    def __init__(self, layer: Layer, bn: dict[str, float]):
+    def __init__(self, layer: Layer, norm: NormLayer = nn.BatchNorm2d):
         mods: list[nn.Module] = [ConvBnAct(layer.in_chs, layer.out_chs, layer.kernel_size, layer.stride,
-                                           act=layer.activation, **bn)]
+                                           norm_layer=norm, act=act_layer(layer.activation))]
         if layer.pool == "max":
             mods.append(nn.MaxPool2d(3, 2, 1))
         super().__init__(*mods)
 
 
 class Head(nn.Module):
-    """[1×1 conv-BN-act] → global average pool → [linear + act] → dropout → linear classifier."""
+    """[1×1 conv-norm-act] → global average pool → [linear + act] → dropout → linear classifier."""
 
-    def __init__(self, layer: Layer, bn: dict[str, float]):
+    def __init__(self, layer: Layer, norm: NormLayer = nn.BatchNorm2d):
         super().__init__()
         chs = layer.in_chs
-        self.conv = (ConvBnAct(chs, layer.mid_chs, 1, act=layer.activation, **bn) if layer.mid_chs
-                     else nn.Identity())
+        self.conv = (ConvBnAct(chs, layer.mid_chs, 1, norm_layer=norm, act=act_layer(layer.activation))
+                     if layer.mid_chs else nn.Identity())
         chs = layer.mid_chs or chs
-        self.hidden = (nn.Sequential(nn.Linear(chs, layer.hidden), make_activation(layer.activation))
+        self.hidden = (nn.Sequential(nn.Linear(chs, layer.hidden), act_layer(layer.activation)())
                        if layer.hidden else nn.Identity())
         chs = layer.hidden or chs
         self.dropout = nn.Dropout(layer.dropout)
@@ -54,53 +62,46 @@ class Head(nn.Module):
         return self.classifier(self.dropout(self.hidden(x)))
 
 
-def build_block(layer: Layer, drop_path: float = 0.0, bn_eps: float = 1e-5, bn_momentum: float = 0.1) -> nn.Module:
+_BLOCKS = {"mbconv": InvertedResidual, "ds": DepthwiseSeparable, "conv": ConvBlock}
+
+
+def build_block(layer: Layer, drop_path: float = 0.0, norm: NormLayer = nn.BatchNorm2d) -> nn.Module:
     """The module for one resolved block layer (``ds``, ``mbconv``, ``shuffle`` or ``conv``)."""
-    bn = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
-    common = dict(kernel_size=layer.kernel_size, stride=layer.stride, act=layer.activation)
-    if layer.kind == "mbconv":
-        return InvertedResidual(layer.in_chs, layer.out_chs, layer.mid_chs, se_chs=layer.se_chs,
-                                se_gate=layer.se_gate, se_act=layer.se_activation, skip=layer.skip,
-                                drop_path=drop_path, **common, **bn)
-    if layer.kind == "ds":
-        return DepthwiseSeparable(layer.in_chs, layer.out_chs, se_chs=layer.se_chs, se_gate=layer.se_gate,
-                                  se_act=layer.se_activation, pw_act=layer.pw_act, skip=layer.skip,
-                                  drop_path=drop_path, **common, **bn)
-    if layer.kind == "conv":
-        return ConvBlock(layer.in_chs, layer.out_chs, skip=layer.skip, drop_path=drop_path, **common, **bn)
     if layer.kind == "shuffle":
-        return ShuffleUnit(layer.in_chs, layer.out_chs, **common, **bn)
-    raise ValueError(f"unknown block kind {layer.kind!r}")
+        return ShuffleUnit(layer, norm)
+    if layer.kind not in _BLOCKS:
+        raise ValueError(f"unknown block kind {layer.kind!r}")
+    return _BLOCKS[layer.kind](layer, norm, drop_path)
 
 
-def build_layer(layer: Layer, bn_eps: float = 1e-5, bn_momentum: float = 0.1) -> nn.Module:
+def build_layer(layer: Layer, norm: NormLayer = nn.BatchNorm2d) -> nn.Module:
     """The module for any one resolved layer alone — ``stem`` → :class:`Stem`, ``head`` → :class:`Head`,
     block kinds → :func:`build_block` — as the latency table and the per-layer MAC count see it."""
-    bn = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
     if layer.kind == "stem":
-        return Stem(layer, bn)
+        return Stem(layer, norm)
     if layer.kind == "head":
-        return Head(layer, bn)
-    return build_block(layer, **bn)
+        return Head(layer, norm)
+    return build_block(layer, norm=norm)
 
 
 class ArchNet(nn.Module):
     """A network built from an :class:`Arch`: ``stem`` → ``blocks`` (one ``nn.Sequential`` per stage) →
-    ``head``. ``model.arch`` is the architecture it was built from."""
+    ``head``. ``model.arch`` is the architecture it was built from. ``layers`` are its resolved layers
+    (:func:`nas.arch.resolve.resolve`), passed in when the caller already has them."""
 
-    def __init__(self, arch: Arch):
+    def __init__(self, arch: Arch, layers: Sequence[Layer] | None = None):
         super().__init__()
         self.arch = arch
-        layers = resolve(arch)
-        bn = dict(bn_eps=arch.bn_eps, bn_momentum=arch.bn_momentum)
-        self.stem = Stem(layers[0], bn)
+        layers = resolve(arch) if layers is None else layers
+        norm = norm_layer(arch.bn_eps, arch.bn_momentum)
+        self.stem = Stem(layers[0], norm)
         body = layers[1:-1]
         stages: list[list[nn.Module]] = [[] for _ in arch.blocks]
         for i, layer in enumerate(body):
             rate = arch.drop_path_rate * i / max(1, len(body))
-            stages[layer.stage].append(build_block(layer, rate, **bn))
+            stages[layer.stage].append(build_block(layer, rate, norm))
         self.blocks = nn.Sequential(*(nn.Sequential(*s) for s in stages))
-        self.head = Head(layers[-1], bn)
+        self.head = Head(layers[-1], norm)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -1,0 +1,61 @@
+"""The ``nas`` command (also ``python -m nas``): one subcommand per job, each in its own module.
+
+    nas search --latency-target 20ms            # search, export the front, draw the report
+    nas export RUN_DIR | nas report RUN_DIR | nas dashboard RUN_DIR
+    nas inspect mnasnet_a1 | nas inspect --space mnasnet
+    nas build-lut --space mnasnet --out lut.json
+    nas train ARCH.yaml --data fashion-mnist --epochs 5
+    nas validate-proxy --space mobile_32px --n 30
+    nas benchmark latency | nas benchmark search
+
+``scripts/*.py`` are thin shims over :func:`main`. Conventions (errors, exit codes): :mod:`nas.cli.common`.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Sequence
+
+from nas.cli.common import CliError, OneLineParser
+from nas.version import __version__
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Subcommand → module; each module has ``add_parser(subparsers)`` and a ``run(args) -> int`` it registers.
+COMMANDS = {
+    "search": "nas.cli.search",
+    "export": "nas.cli.export",
+    "report": "nas.cli.report",
+    "dashboard": "nas.cli.dashboard",
+    "inspect": "nas.cli.inspect",
+    "build-lut": "nas.cli.build_lut",
+    "train": "nas.cli.train",
+    "validate-proxy": "nas.cli.validate_proxy",
+    "benchmark": "nas.cli.bench",
+}
+
+
+def build_parser() -> OneLineParser:
+    """The ``nas`` parser with every subcommand."""
+    parser = OneLineParser(prog="nas", description="Hardware-aware neural architecture search over MBConv "
+                                                    "search spaces: measured latency, validated accuracy proxies, "
+                                                    "BlockArgs YAML out.")
+    parser.add_argument("--version", action="version", version=f"nas {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    for module in COMMANDS.values():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``nas ARGV``; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        return int(args.run(args) or 0)
+    except CliError as exc:
+        print(f"{args.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,249 @@
+"""Building a latency lookup table: time every op a space can produce (and a few whole networks for the
+calibration) on this machine — :func:`build_table`, resumable, shuffled sweeps.
+
+    from nas.latency import build_table, calibration_archs
+    table = build_table(space, device="cpu", threads=1, out_path="lut.json",
+                        calibration_archs=calibration_archs(space, 10))
+
+Timing is spread over ``passes`` sweeps through the op list (each sweep in its own shuffled order), and an
+entry is the median of its per-sweep medians. One ``measure_latency`` call only sees the machine during a
+fraction of a second; on a shared or virtualised CPU the speed drifts over seconds and minutes (10–20 %
+on the machine of docs/benchmarks.md), and sweeps decorrelate that drift from the ops. The whole networks
+for calibration are timed inside the same sweeps, shuffled among the ops, so both see the same machine
+states. After the first sweep the table is already usable; later sweeps refine it, and an interrupted
+build resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import random
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from torch import nn
+
+from nas.arch.io import load_arch
+from nas.arch.resolve import Layer
+from nas.arch.spec import Arch
+from nas.device import device_info
+from nas.latency.calibrate import calibrate
+from nas.latency.measure import measure_latency
+from nas.latency.table import DEFAULT_SETTINGS, Entry, LatencyTable, LUTError, TableMeta
+from nas.machine import OtherCpuLoad, other_busy_cores
+from nas.model.builder import build_layer, build_model
+from nas.version import __version__
+
+__all__ = ["BUSY_LOAD", "BusyMachineWarning", "IDLE_PROBE_S", "build_table", "measure_network", "measure_networks",
+           "measure_op", "op_module"]
+
+#: CPU cores used by other processes above which :func:`build_table` warns that they distort timings.
+BUSY_LOAD = 0.5
+
+
+
+class BusyMachineWarning(UserWarning):
+    """Timing started while other processes kept more than :data:`BUSY_LOAD` CPU cores busy."""
+
+#: Seconds :func:`build_table` listens before measuring, to see whether other processes are busy.
+IDLE_PROBE_S = 1.0
+
+
+def op_module(layer: Layer) -> nn.Module:
+    """The module for one op alone (:func:`nas.model.builder.build_layer`, default BN arguments)."""
+    return build_layer(layer)
+
+
+def measure_op(layer: Layer, meta: TableMeta) -> float:
+    """One timing of one op alone, in ms: the median of one ``measure_latency`` call with the table's
+    settings on an input of shape ``(meta.batch_size, layer.in_chs, layer.input_size, layer.input_size)``.
+    :func:`build_table` calls it once per pass."""
+    result = measure_latency(op_module(layer), layer.input_size, in_channels=layer.in_chs,
+                             **meta.measure_kwargs())
+    return result.median_ms
+
+
+def measure_network(arch: Arch | str, meta: TableMeta) -> float:
+    """One timing of a whole network, in ms, with the same ``measure_latency`` settings as one pass over
+    the table's ops (:func:`build_table` uses it for the calibration networks)."""
+    a = load_arch(arch)
+    return measure_latency(build_model(a), a.resolution, in_channels=a.in_channels,
+                           **meta.measure_kwargs()).median_ms
+
+
+def measure_networks(archs: Sequence[Arch | str], meta: TableMeta, *, passes: int | None = None,
+                     progress: bool = False, desc: str = "networks") -> list[Entry]:
+    """Whole-network latencies timed exactly like the table's ops: ``passes`` (default ``meta.passes``)
+    sweeps over ``archs``, each in a shuffled order, one :func:`measure_network` per arch and sweep.
+
+    Returns one :class:`Entry` per arch (``median_ms`` over the sweeps, their IQR, every sweep's value),
+    e.g. to check a table's predictions. (For calibration, prefer ``build_table(calibration_archs=...)``,
+    which times the networks among the ops.)
+    """
+    from tqdm.auto import tqdm
+
+    loaded = [load_arch(a) for a in archs]
+    n_passes = meta.passes if passes is None else passes
+    samples: list[list[float]] = [[] for _ in loaded]
+    with tqdm(total=len(loaded) * n_passes, disable=not progress, unit="net", desc=desc, dynamic_ncols=True) as bar:
+        for p in range(n_passes):
+            order = list(range(len(loaded)))
+            random.Random(p).shuffle(order)
+            for i in order:
+                samples[i].append(measure_network(loaded[i], meta))
+                bar.update(1)
+    return [Entry.from_samples(s) for s in samples]
+
+
+def _new_meta(ops: Sequence[Layer], *, device: str, threads: int | None, batch_size: int, space: str,
+              passes: int, repeats: int, min_run_time: float, warmup: int) -> TableMeta:
+    import torch
+
+    try:
+        info = device_info(device, threads if threads is not None else torch.get_num_threads())
+    except ValueError as exc:
+        raise LUTError(str(exc)) from None
+    for name, value in (("passes", passes), ("repeats", repeats), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LUTError(f"{name} must be an integer ≥ 1, got {value!r}")
+    stems = [op for op in ops if op.kind == "stem"]
+    in_channels = stems[0].in_chs if stems else 0
+    sizes = {op.input_size for op in stems}
+    return TableMeta(device=info["device"], device_type=info["device_type"],
+                     torch_version=info["torch_version"], threads=info["threads"], batch_size=batch_size,
+                     in_channels=in_channels, space=space, resolution=sizes.pop() if len(sizes) == 1 else 0,
+                     passes=passes, repeats=repeats, min_run_time=float(min_run_time), warmup=warmup,
+                     created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                     nas_version=__version__)
+
+
+def build_table(
+    ops: Iterable[Layer] | Any,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+    out_path: str | Path | None = None,
+    progress: bool = True,
+    resume: bool = True,
+    space: str | None = None,
+    calibration_archs: Sequence[Arch | str] = (),
+    batch_size: int = 1,
+    passes: int = DEFAULT_SETTINGS["passes"],
+    repeats: int = DEFAULT_SETTINGS["repeats"],
+    min_run_time: float = DEFAULT_SETTINGS["min_run_time"],
+    warmup: int = DEFAULT_SETTINGS["warmup"],
+    save_every: int = 10,
+) -> LatencyTable:
+    """Measure every op (and the calibration networks) and return the table; with ``out_path``, the JSON
+    is kept up to date as it goes.
+
+    Args:
+        ops: the layers to measure — a list of :class:`~nas.layers.Layer`, or a ``SearchSpace`` (its
+            ``ops()`` and its name are used). Duplicate keys are measured once per pass.
+        device: ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+        threads: intra-op threads while timing (``None``: the current ``torch.get_num_threads()``).
+        out_path: JSON file, rewritten atomically every ``save_every`` timings and on any exit (also
+            Ctrl-C), so an interrupted build leaves a valid partial table.
+        progress: show a tqdm progress bar (on stderr).
+        resume: if ``out_path`` holds a table built with the same settings on the same machine (see
+            :class:`TableMeta`), keep its timings and take only the missing ones (a larger ``passes``
+            refines an existing table). A table with other settings raises :class:`LUTError`;
+            ``resume=False`` overwrites it.
+        space: the space name recorded in the metadata (default: ``ops.name`` for a space, else ``''``).
+        calibration_archs: whole networks to calibrate on. They are timed *inside* the sweeps, shuffled
+            among the ops, so that they see the machine in the same states as the ops (on a machine whose
+            speed drifts over minutes, networks timed in a separate burst can be off by 20–30 % against
+            the table); when every timing is done, :func:`calibrate` is fitted on them.
+        passes: sweeps over the ops and networks; an entry is the median of its sweeps' timings.
+        batch_size, repeats, min_run_time, warmup: ``measure_latency`` settings for every timing.
+
+    An existing calibration is kept only if nothing new had to be measured.
+    """
+    from tqdm.auto import tqdm
+
+    if hasattr(ops, "ops") and callable(ops.ops):
+        space = ops.name if space is None else space
+        ops = ops.ops()
+    unique: dict[str, Layer] = {}
+    for op in ops:
+        unique.setdefault(op.key, op)
+    archs = {a.name: a for a in (load_arch(x) for x in calibration_archs)}
+    meta = _new_meta(list(unique.values()), device=device, threads=threads, batch_size=batch_size,
+                     space=space or "", passes=passes, repeats=repeats, min_run_time=min_run_time, warmup=warmup)
+    table = LatencyTable(meta=meta)
+    path = Path(out_path) if out_path is not None else None
+    if path is not None and path.exists() and resume:
+        old = LatencyTable.read(path)
+        diffs = [f"{k} {getattr(old.meta, k)!r} ≠ {getattr(meta, k)!r}" for k in _BUILD_KEYS
+                 if getattr(old.meta, k) != getattr(meta, k)]
+        if diffs:
+            raise LUTError(f"{path}: exists with other settings ({'; '.join(diffs)}); delete it or "
+                           f"overwrite it (resume=False, --force)")
+        table = LatencyTable(meta=dataclasses.replace(meta, created=old.meta.created,
+                                                      passes=max(passes, old.meta.passes),
+                                                      busy_other_cores=old.meta.busy_other_cores),
+                             entries=dict(old.entries), calibration=old.calibration, networks=dict(old.networks))
+    # work items: ("op", key) and ("net", name), each with its timings so far
+    samples: dict[tuple[str, str], list[float]] = {}
+    for key in unique:
+        samples["op", key] = list(table.entries[key].samples_ms) if key in table.entries else []
+    for name in archs:
+        samples["net", name] = list(table.networks[name].samples_ms) if name in table.networks else []
+    todo = sum(max(0, passes - len(s)) for s in samples.values())
+    monitor, last_sample = OtherCpuLoad(), time.monotonic()
+
+    def note_load(value: float | None) -> None:
+        if value is not None:
+            table.meta = dataclasses.replace(table.meta, busy_other_cores=max(table.meta.busy_other_cores,
+                                                                              round(value, 2)))
+
+    def sample_load(min_interval: float) -> None:  # average over ≥ 10 s windows: brief bursts don't count
+        nonlocal last_sample
+        if time.monotonic() - last_sample >= min_interval:
+            note_load(monitor.sample())
+            last_sample = time.monotonic()
+
+    if todo:
+        table.calibration = None
+        others = other_busy_cores(IDLE_PROBE_S)
+        note_load(others)
+        monitor.sample()
+        last_sample = time.monotonic()
+        if others is not None and others > BUSY_LOAD:
+            warnings.warn(f"other processes keep {others:.2f} CPU cores busy (> {BUSY_LOAD}): they distort the "
+                          f"timings; stop (the partial table is kept) and resume when the machine is idle, or go "
+                          f"on: the busiest moment is recorded in the table's metadata (busy_other_cores)",
+                          BusyMachineWarning, stacklevel=2)
+    since_save, calibrated = 0, False
+    bar = tqdm(total=len(samples) * passes, initial=len(samples) * passes - todo, disable=not progress,
+               unit="op", desc=f"LUT {meta.space or 'ops'}", dynamic_ncols=True)
+    try:
+        for p in range(passes):
+            items = [item for item, s in samples.items() if len(s) == p]
+            random.Random(p).shuffle(items)  # decorrelate slow drift of the machine from the op order
+            for kind, key in items:
+                if kind == "op":
+                    samples[kind, key].append(measure_op(unique[key], meta))
+                    table.entries[key] = Entry.from_samples(samples[kind, key])
+                else:
+                    samples[kind, key].append(measure_network(archs[key], meta))
+                    table.networks[key] = Entry.from_samples(samples[kind, key])
+                bar.update(1)
+                since_save += 1
+                if since_save >= save_every:
+                    sample_load(10.0)
+                    if path is not None:
+                        table.save(path)
+                    since_save = 0
+        if archs and (todo or table.calibration is None):
+            calibrate(table, list(archs.values()), [table.networks[name].median_ms for name in archs])
+            calibrated = True
+    finally:
+        bar.close()
+        if todo:
+            sample_load(5.0)
+        if path is not None and (todo or calibrated or not path.exists()):
+            table.save(path)
+    return table

@@ -1,0 +1,135 @@
+"""``leaderboard.md`` — one row per network exported by :func:`nas.search.export.export_pareto`, read back
+from ``pareto.yaml`` so the table and the YAML files always agree — and :func:`write_report`, which writes it
+with ``pareto.png``.
+
+    from nas.report import write_report
+    write_report(study, "runs/my-study")        # → [runs/my-study/pareto.png, runs/my-study/leaderboard.md]
+
+Feasibility is judged like the export does (:mod:`nas.search.front`). Files are written atomically.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from nas.files import atomic_write
+from nas.markdown import cell
+from nas.report.plot import write_pareto_png
+from nas.report.summary import Summary, counts_line, finite, format_latency, format_value, mega, read_listing, summarize
+from nas.search.run import read_json
+
+__all__ = ["write_leaderboard", "write_report"]
+
+
+def write_report(study: optuna.Study, run_dir: str | Path, target_ms: float | None = None) -> list[Path]:
+    """Write ``pareto.png`` and ``leaderboard.md`` into ``run_dir``; returns their paths.
+
+    ``target_ms`` defaults to the study's own latency target. The leaderboard lists the networks of
+    ``run_dir/pareto.yaml`` (written by :func:`nas.search.export.export_pareto`), so run the export first.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return [write_pareto_png(study, run_dir / "pareto.png", target_ms, listing=read_listing(run_dir)),
+            write_leaderboard(study, run_dir, target_ms)]
+
+
+def write_leaderboard(study: optuna.Study, run_dir: str | Path, target_ms: float | None = None) -> Path:
+    """Write ``run_dir/leaderboard.md``: a header (study, target, device, latency method, proxy, dates) and
+    one table row per network of ``run_dir/pareto.yaml``, in its order."""
+    run_dir = Path(run_dir)
+    s = summarize(study, target_ms)
+    listing = read_listing(run_dir)
+    settings = study.user_attrs.get("settings") or {}
+    run_json = read_json(run_dir / "run.json") or {}
+    rows = [r for r in (listing or {}).get("networks") or [] if isinstance(r, dict)]
+
+    target = s.target if s.target is not None else (listing or {}).get("latency_target_ms")
+    device = settings.get("device") or _first(rows, "device") or "–"
+    device_bits = [str(settings[k]) for k in ("device_type",) if settings.get(k)]
+    if settings.get("threads"):
+        device_bits.append(f"{settings['threads']} threads")
+    if settings.get("torch_version"):
+        device_bits.append(f"torch {settings['torch_version']}")
+    method = settings.get("latency_method") or _first(rows, "latency_method") or "–"
+    method_bits = []
+    if settings.get("batch_size"):
+        method_bits.append(f"batch {settings['batch_size']}")
+    if settings.get("latency_repeats"):
+        method_bits.append(f"median of {settings['latency_repeats']} repeats, IQR")
+    objective = ("Pareto: maximize the proxy, minimize latency, latency ≤ target" if s.multi
+                 else "MnasNet reward ACC·(LAT/T)^-0.07, maximize")
+
+    lines = [f"# Leaderboard — {s.name}", ""]
+    lines += [f"- **study:** `{s.name}`",
+              f"- **latency target:** {target:g} ms" if finite(target) else "- **latency target:** –",
+              f"- **device:** {device}" + (f" ({', '.join(device_bits)})" if device_bits else ""),
+              f"- **latency method:** {method}" + (f" ({', '.join(method_bits)})" if method_bits else ""),
+              f"- **proxy:** {s.proxy}",
+              f"- **objective:** {objective}",
+              f"- **trials:** {counts_line(s)}"]
+    if run_json.get("date"):
+        lines.append(f"- **run started:** {run_json['date']}")
+    lines += [f"- **date:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
+
+    if not s.points:
+        lines.append("**No completed trials** — nothing to rank.")
+        if s.fail_reasons:
+            lines += ["", f"{s.failed} trial(s) failed:", ""]
+            lines += [f"- {n}× {cell(reason)}" for reason, n in s.fail_reasons.most_common(5)]
+        atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
+        return run_dir / "leaderboard.md"
+    if listing is None:
+        lines.append("No readable `pareto.yaml` in this run directory: export first (`scripts/export.py`), then "
+                     "rerun `scripts/report.py`.")
+        atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
+        return run_dir / "leaderboard.md"
+    if listing.get("study") not in (None, s.name):
+        lines += [f"> Note: `pareto.yaml` was written for study `{listing.get('study')}`, not this one.", ""]
+    if finite(listing.get("latency_target_ms")) and finite(s.target) and listing["latency_target_ms"] != s.target:
+        lines += [f"> Note: the networks below were exported against a {listing['latency_target_ms']:g} ms target, "
+                  f"not {s.target:g} ms: rerun `scripts/export.py --target {s.target:g}ms` to re-export.", ""]
+
+    exported = listing.get("latency_target_ms")
+    exported = float(exported) if finite(exported) else target
+    within = f"within {exported:g} ms" if finite(exported) else "meeting the target"
+    if not rows:
+        lines.append("`pareto.yaml` lists no networks.")
+    elif listing.get("feasible", True):
+        what = (f"the Pareto front of the trials {within}, by latency" if s.multi
+                else f"the top {len(rows)} trials {within} by MnasNet reward")
+        lines.append(f"{len(rows)} network(s): {what}. Each file builds with `nas.build_model(path)`.")
+    else:
+        lines.append(f"**No trial met the {exported:g} ms target**: the {len(rows)} closest are listed, "
+                     "marked feasible: no.")
+    if rows:
+        lines += ["", *_table(rows, s)]
+    atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
+    return run_dir / "leaderboard.md"
+
+
+def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
+    header = ["file", "trial", "network", "feasible", "latency (ms, median ± IQR)", f"proxy: {s.proxy}"]
+    if not s.multi:
+        header.append("MnasNet reward")
+    header += ["params (M)", "MACs (M)", "timm strings"]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    for r in rows:
+        name = str(r.get("name") or "")
+        if r.get("reference"):
+            name += f" (reference: {r['reference']})"
+        cells = [f"[{r.get('file')}]({r.get('file')})", str(r.get("trial", "–")), cell(name) or "–",
+                 "yes" if r.get("feasible") else "no", format_latency(r.get("latency_ms"), r.get("latency_iqr_ms")),
+                 format_value(r.get("proxy_value"))]
+        if not s.multi:
+            cells.append(format_value(r.get("mnasnet_reward")))
+        cells += [mega(r.get("params")), mega(r.get("macs")),
+                  f"`{cell(r['timm_strings'])}`" if r.get("timm_strings") else "–"]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def _first(rows: list[dict[str, Any]], key: str) -> Any:
+    return next((r[key] for r in rows if r.get(key)), None)

@@ -1,0 +1,71 @@
+"""Everything a search is told (:class:`SearchConfig`) and what it hands back (:class:`SearchResult`)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+
+from nas.search.specs import LatencyMethod, ProxySpec
+
+__all__ = ["OBJECTIVES", "SAMPLERS", "SearchConfig", "SearchResult"]
+
+SAMPLERS = ("tpe", "nsga2", "gp", "random")
+OBJECTIVES = ("pareto", "mnasnet")
+
+
+@dataclass
+class SearchConfig:
+    """All options of a search. ``space`` is a bundled space name or a YAML path; ``out`` and relative paths
+    are relative to the working directory; ``timeout`` is in seconds; ``command`` is recorded in run.json."""
+
+    latency_target_ms: float
+    space: str = "mnasnet"
+    trials: int = 50
+    timeout: float | None = None
+    sampler: str = "tpe"
+    seed: int = 0
+    storage: str | None = None  # default: sqlite:///<out>/<study>/study.db
+    study_name: str | None = None  # default: derived from the options
+    latency: LatencyMethod = field(default_factory=LatencyMethod)
+    proxy: ProxySpec = field(default_factory=ProxySpec)
+    data: str | None = None
+    device: str = "auto"
+    threads: int | None = None
+    objective: str = "pareto"
+    out: str = "runs"
+    top_k: int = 5  # infeasible fallback / single-objective export size
+    workers: int = 1  # processes on this machine (>1 needs a server database such as PostgreSQL)
+    progress: bool = True
+    command: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` (one line) for options that cannot work together, before anything is written."""
+        if not (isinstance(self.latency_target_ms, (int, float)) and math.isfinite(self.latency_target_ms)
+                and self.latency_target_ms > 0):
+            raise ValueError(f"latency target must be a positive number of ms, got {self.latency_target_ms}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}: use one of {', '.join(OBJECTIVES)}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}: use one of {', '.join(SAMPLERS)}")
+        if self.workers > 1 and (self.storage is None or self.storage.startswith("sqlite")):
+            raise ValueError("--workers > 1 needs a server database (--storage postgresql://…): "
+                             "SQLite is not for parallel workers")
+
+    def derived_study_name(self, space_name: str) -> str:
+        """``<space>-<objective>-<target>ms-<proxy>-<latency>-<sampler>-seed<N>``: rerunning the same command
+        resumes the same study."""
+        proxy = self.proxy.label.replace(":", "-").replace("=", "").replace(",", "-")
+        return (f"{space_name}-{self.objective}-{self.latency_target_ms:g}ms-{proxy}-{self.latency.label}-"
+                f"{self.sampler}-seed{self.seed}")
+
+
+@dataclass
+class SearchResult:
+    """A finished (or interrupted) search: its study, run folder and storage URL."""
+
+    study: optuna.Study
+    run_dir: Path
+    storage: str
+    interrupted: bool

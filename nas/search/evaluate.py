@@ -1,0 +1,195 @@
+"""Score one architecture: latency (measured or from a lookup table), costs, and an accuracy proxy.
+
+    >>> from nas.search.evaluate import Evaluator
+    >>> from nas.search.specs import LatencyMethod, ProxySpec
+    >>> ev = Evaluator(latency=LatencyMethod(), proxy=ProxySpec("params"), device="cpu", threads=1)
+    >>> scores = ev.evaluate(nas.zoo.load("mnasnet_b1"))        # doctest: +SKIP
+    >>> scores.latency_ms, scores.proxy_value                     # doctest: +SKIP
+
+Each candidate is resolved once (:func:`nas.arch.resolve.resolve`) and built once, from a seed: the resolved
+layers feed the MAC count and the lookup table, the one model is measured, counted and scored by the proxy
+(which works on a copy, or is trained in place). With ``data``, the candidate is scored as the network for
+that data — input channels and classes from the dataset.
+
+Anything that keeps a candidate from being scored — it fails to build, runs out of memory, its proxy is
+NaN — raises :class:`CandidateError` with a one-line reason; the search turns that into a FAIL trial.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import torch
+
+from nas.arch.resolve import Layer, resolve
+from nas.arch.spec import Arch
+from nas.data import DatasetSplits, load_dataset
+from nas.device import device_info, resolve_device
+from nas.latency.measure import measure_latency
+from nas.latency.table import LatencyTable
+from nas.model.builder import ArchNet
+from nas.model.cost import arch_macs, count_params
+from nas.proxies import compute as compute_proxy
+from nas.search.specs import DEFAULT_PROXY_BATCH, LatencyMethod, ProxySpec
+from nas.train import TrainConfig, train
+
+__all__ = ["CandidateError", "Evaluator", "Scores"]
+
+
+class CandidateError(RuntimeError):
+    """A candidate could not be scored; the message is the one-line reason recorded on the trial."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Everything measured about one candidate. Latency in milliseconds (batch 1 unless configured)."""
+
+    latency_ms: float
+    latency_iqr_ms: float
+    latency_method: str  # "measure" or "lut"
+    device: str
+    threads: int
+    params: int
+    macs: int
+    proxy: str
+    proxy_value: float
+    proxy_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Evaluator:
+    """Scores architectures with fixed settings (one device, one thread count, one proxy batch).
+
+    Args:
+        latency: measure each network whole, or predict it from a lookup table (:class:`LatencyMethod`).
+        proxy: the accuracy proxy (:class:`ProxySpec`); ``train`` needs ``data``.
+        data: a dataset spec (:func:`nas.data.load_dataset`) for the proxy batch / short training; ``None``
+            uses a seeded N(0, 1) batch (fine for data-free proxies such as ``params``, ``macs`` and ``synflow``).
+        device: ``auto`` (CUDA if present), ``cpu`` or ``cuda[:N]``.
+        threads: intra-op threads for latency measurement (recorded); ``None`` keeps torch's setting.
+        batch_size: latency batch size (1: the usual on-device case).
+        proxy_batch: images in the zero-cost proxy batch.
+        seed: seeds model construction, the proxy batch and the proxy: the same architecture and seed score
+            the same in any process.
+        latency_repeats, latency_min_run_time: see :func:`nas.latency.measure_latency`.
+        lut_force: load a lookup table measured on another setup (with a warning).
+
+    Raises ``ValueError`` (one line) for settings that cannot work (``train`` without data, a table for
+    another machine, an unknown device).
+    """
+
+    def __init__(self, *, latency: LatencyMethod = LatencyMethod(), proxy: ProxySpec = ProxySpec(),
+                 data: str | None = None, device: str = "auto", threads: int | None = None, batch_size: int = 1,
+                 proxy_batch: int = DEFAULT_PROXY_BATCH, seed: int = 0, latency_repeats: int = 3,
+                 latency_min_run_time: float = 0.1, lut_force: bool = False):
+        self.latency, self.proxy = latency, proxy
+        self.device = str(resolve_device(device))
+        self.threads = threads if threads is not None else torch.get_num_threads()
+        self.batch_size, self.proxy_batch, self.seed = batch_size, proxy_batch, seed
+        self.latency_repeats, self.latency_min_run_time = latency_repeats, latency_min_run_time
+        self.data_spec = data
+        if proxy.train is not None and data is None:
+            raise ValueError(f"proxy {proxy.label} trains on real data: give data (e.g. fashion-mnist)")
+        self.table = (LatencyTable.load(latency.table, device=self.device, threads=self.threads, force=lut_force)
+                      if latency.table is not None else None)
+        self._data_cache: dict[tuple[int, int, int], DatasetSplits] = {}
+
+    def describe(self) -> dict[str, Any]:
+        """The settings, for run.json and the study's settings: method, proxy, data, batches, seed, device."""
+        return dict(latency_method=self.latency.label, proxy=self.proxy.label, data=self.data_spec,
+                    batch_size=self.batch_size, proxy_batch=self.proxy_batch, seed=self.seed,
+                    latency_repeats=self.latency_repeats, latency_min_run_time=self.latency_min_run_time,
+                    **device_info(self.device, self.threads))
+
+    # -- the pieces ----------------------------------------------------------------------------------------
+    def data(self, resolution: int, train_size: int | None = None, test_size: int | None = None) -> DatasetSplits:
+        """The dataset at ``resolution`` px (loaded once per size and resolution)."""
+        key = (resolution, train_size or 0, test_size or 0)
+        if key not in self._data_cache:
+            self._data_cache[key] = load_dataset(self.data_spec, resolution=resolution, train_size=train_size,
+                                                 test_size=test_size, seed=self.seed)
+        return self._data_cache[key]
+
+    def adapt(self, arch: Arch) -> Arch:
+        """``arch`` as the network for the evaluator's data: its input channels and classes (unchanged without
+        data)."""
+        if self.data_spec is None:
+            return arch
+        opts = self.proxy.train.options() if self.proxy.train is not None else {}
+        data = self.data(arch.resolution, opts.get("train_size"), opts.get("test_size"))
+        if (arch.in_channels, arch.num_classes) == (data.in_channels, data.num_classes):
+            return arch
+        return arch.replace(in_channels=data.in_channels, num_classes=data.num_classes)
+
+    def build(self, arch: Arch, layers: Sequence[Layer] | None = None) -> ArchNet:
+        """The model of ``arch``, its weights drawn from a generator seeded with ``seed`` (the global RNG
+        state is left as it was)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return ArchNet(arch, layers)
+
+    def measure(self, model: torch.nn.Module, arch: Arch, layers: Sequence[Layer]) -> tuple[float, float]:
+        """(median, IQR) latency in ms of ``model`` at the arch's resolution (IQR 0 from a lookup table)."""
+        if self.table is not None:
+            return self.table.predict(layers), 0.0
+        result = measure_latency(model, arch.resolution, batch_size=self.batch_size, device=self.device,
+                                 threads=self.threads, repeats=self.latency_repeats,
+                                 min_run_time=self.latency_min_run_time)
+        return result.median_ms, result.iqr_ms
+
+    def _proxy_batch(self, arch: Arch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, targets) for a zero-cost proxy: seeded N(0, 1) noise, or the first training images."""
+        if self.data_spec is None:
+            g = torch.Generator().manual_seed(self.seed)
+            images = torch.randn(self.proxy_batch, arch.in_channels, arch.resolution, arch.resolution, generator=g)
+            return images, torch.randint(0, arch.num_classes, (self.proxy_batch,), generator=g)
+        images, targets = self.data(arch.resolution).train.tensors
+        return images[: self.proxy_batch], targets[: self.proxy_batch]
+
+    def score_proxy(self, model: ArchNet, params: int, macs: int) -> tuple[float, float, dict[str, Any]]:
+        """(value, seconds, extra) of the configured proxy on ``model`` (trained in place by ``train``)."""
+        arch = model.arch
+        if self.proxy.name in ("params", "macs") and self.data_spec is None:
+            return float(params if self.proxy.name == "params" else macs), 0.0, {}  # the counts just taken
+        if self.proxy.train is not None:
+            opts = self.proxy.train.options()
+            data = self.data(arch.resolution, opts.pop("train_size", None), opts.pop("test_size", None))
+            config = TrainConfig(seed=self.seed, device=self.device, **opts)
+            result = train(model, data, config, progress=False)
+            if not math.isfinite(result.test_top1):
+                raise CandidateError(f"train: non-finite accuracy ({result.test_top1})")
+            return float(result.test_top1), float(result.seconds), {"train_epochs": config.epochs}
+        images, targets = self._proxy_batch(arch)
+        outcome = compute_proxy(self.proxy.name, model, images, targets, seed=self.seed)
+        if not outcome.ok or outcome.value is None:
+            raise CandidateError(outcome.reason or f"{self.proxy.name}: failed")
+        return float(outcome.value), float(outcome.seconds), {}
+
+    def evaluate(self, arch: Arch) -> Scores:
+        """All scores of ``arch``. Raises :class:`CandidateError` with a one-line reason on any failure."""
+        try:
+            arch = self.adapt(arch)
+            layers = resolve(arch)
+            model = self.build(arch, layers)
+            params, macs = count_params(model), arch_macs(arch, layers=layers)
+            latency_ms, iqr_ms = self.measure(model, arch, layers)
+            value, seconds, extra = self.score_proxy(model, params, macs)
+        except CandidateError:
+            raise
+        except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+            raise CandidateError(f"out of memory: {_first_line(exc) or type(exc).__name__}") from exc
+        except Exception as exc:  # a candidate must never stop the search: record why and go on
+            raise CandidateError(f"{type(exc).__name__}: {_first_line(exc)}"[:500]) from exc
+        if not math.isfinite(latency_ms):
+            raise CandidateError(f"latency: non-finite value ({latency_ms})")
+        return Scores(latency_ms=latency_ms, latency_iqr_ms=iqr_ms, latency_method=self.latency.label,
+                      device=self.device, threads=self.threads, params=params, macs=macs, proxy=self.proxy.label,
+                      proxy_value=value, proxy_seconds=seconds, extra=extra)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else ""

@@ -1,0 +1,99 @@
+"""A run folder, ``runs/<study>/``: where its study lives (``run.json``), and loading that study back.
+
+Written by the search (:func:`write_run_json`), read by export, report and the dashboard (:func:`open_run`,
+:func:`load_run_study`), so that every command finds the same study from the folder alone, from any working
+directory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from nas.files import atomic_write
+from nas.search.config import SearchConfig
+from nas.version import __version__
+
+__all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "write_run_json"]
+
+
+def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str, settings: dict[str, Any]) -> Path:
+    """``run_dir/run.json``: study, storage, command, config, versions, settings, date, host and pid."""
+    import torch
+
+    info = {"study": name, "storage": storage, "command": config.command, "config": dataclasses.asdict(config),
+            "versions": {"nas": __version__, "torch": torch.__version__, "optuna": optuna.__version__,
+                         "python": platform.python_version()},
+            "settings": settings, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": platform.node(), "pid": os.getpid()}
+    return atomic_write(run_dir / "run.json", json.dumps(info, indent=2, default=str) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or ``None`` if it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a run directory's study lives."""
+
+    run_dir: Path
+    storage: str
+    study_name: str | None  # None: not recorded (no run.json)
+    settings: dict[str, Any]
+
+
+def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | None = None) -> RunInfo:
+    """Resolve a run directory (``runs/<study>/``) to its storage URL and study name.
+
+    The storage is ``storage``, else the one ``run.json`` records, else ``sqlite:///RUN_DIR/study.db``; a
+    relative SQLite path recorded from another working directory falls back to ``RUN_DIR/study.db``.
+    Raises ``ValueError`` with a one-line message for a missing directory or database.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir}: no such run directory")
+    info = read_json(run_dir / "run.json") or {}
+    if (run_dir / "run.json").is_file() and not info:
+        raise ValueError(f"{run_dir / 'run.json'}: not a readable JSON object")
+    local = f"sqlite:///{run_dir / 'study.db'}"
+    url = storage or info.get("storage") or local
+    if url.startswith("sqlite:///"):
+        db = Path(url[len("sqlite:///"):])
+        if not db.is_file() and storage is None and (run_dir / "study.db").is_file():
+            url, db = local, run_dir / "study.db"
+        if not db.is_file():
+            raise ValueError(f"{db}: no such study database")
+    settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
+    return RunInfo(run_dir, url, study_name or info.get("study"), settings)
+
+
+def load_run_study(run: RunInfo) -> optuna.Study:
+    """Load the run's study (the only one in the storage when ``run.json`` names none)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        names = [s.study_name for s in optuna.get_all_study_summaries(run.storage, include_best_trial=False)]
+    except Exception as exc:  # an unreachable server, a corrupt file
+        raise ValueError(f"{run.storage}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    name = run.study_name
+    if name is None:
+        if len(names) != 1:
+            raise ValueError(f"{run.storage} holds {len(names)} studies ({', '.join(names) or 'none'}); "
+                             "give --study")
+        name = names[0]
+    if name not in names:
+        raise ValueError(f"no study {name!r} in {run.storage}; studies there: {', '.join(names) or 'none'}")
+    return optuna.load_study(study_name=name, storage=run.storage)

@@ -1,0 +1,108 @@
+"""Typed settings of how a candidate is scored: the latency method and the accuracy proxy.
+
+    >>> from nas.search.specs import LatencyMethod, ProxySpec, TrainProxy
+    >>> LatencyMethod.lut("lut.json").label
+    'lut'
+    >>> ProxySpec("train", TrainProxy(epochs=2, lr=0.1)).label
+    'train:epochs=2,lr=0.1'
+
+The command line writes them as strings (``--latency lut:FILE``, ``--proxy train:epochs=2``); only the CLI
+layer (:mod:`nas.cli.specs`) parses those strings. ``label`` is the canonical string form, stored in a study's
+settings and used in derived study names.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from nas.proxies import names as proxy_names
+
+__all__ = ["DEFAULT_PROXY", "DEFAULT_PROXY_BATCH", "LatencyMethod", "ProxySpec", "TrainProxy"]
+
+#: The accuracy proxy a search uses unless told otherwise (README, "Which proxy, and why"; docs/benchmarks.md).
+DEFAULT_PROXY = "naswot"
+#: Images in a zero-cost proxy's batch: the number the proxies were validated with.
+DEFAULT_PROXY_BATCH = 64
+OPTIMIZERS = ("sgd", "adamw")
+
+
+@dataclass(frozen=True)
+class LatencyMethod:
+    """How a candidate's latency is obtained: ``measure`` it whole on this device, or predict it from the
+    lookup ``table`` built for this device (``kind="lut"``)."""
+
+    kind: Literal["measure", "lut"] = "measure"
+    table: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("measure", "lut"):
+            raise ValueError(f"unknown latency method {self.kind!r}: use 'measure' or 'lut'")
+        if (self.kind == "lut") != (self.table is not None):
+            raise ValueError("a lookup-table latency method needs a table file, and only it has one")
+        if self.table is not None:
+            object.__setattr__(self, "table", Path(self.table))
+
+    @classmethod
+    def lut(cls, table: str | Path) -> "LatencyMethod":
+        return cls("lut", Path(table))
+
+    @property
+    def label(self) -> str:
+        """``measure`` or ``lut`` (the table's path is recorded apart)."""
+        return self.kind
+
+
+@dataclass(frozen=True)
+class TrainProxy:
+    """Short real training as the accuracy proxy: ``epochs`` and optional overrides of
+    :class:`nas.train.TrainConfig` (``None``: its default); ``train_size``/``test_size`` take stratified
+    subsets of the data."""
+
+    epochs: int = 1
+    lr: float | None = None
+    batch_size: int | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    optimizer: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "train_size", "test_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"train proxy: {name} must be an integer ≥ 1, got {value!r}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"train proxy: lr must be > 0, got {self.lr!r}")
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"train proxy: optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+
+    def options(self) -> dict[str, object]:
+        """The fields that are set, epochs first (``{'epochs': 2, 'lr': 0.1}``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """The accuracy proxy: a registered zero-cost proxy or baseline (:func:`nas.proxies.names`), or ``train``
+    with its :class:`TrainProxy` settings (default: one epoch)."""
+
+    name: str = DEFAULT_PROXY
+    train: TrainProxy | None = None
+
+    def __post_init__(self) -> None:
+        if self.name == "train":
+            if self.train is None:
+                object.__setattr__(self, "train", TrainProxy())
+        elif self.name not in proxy_names():
+            raise ValueError(f"unknown proxy {self.name!r}: use one of {', '.join(proxy_names())} or train")
+        elif self.train is not None:
+            raise ValueError(f"proxy {self.name!r} takes no training settings")
+
+    @property
+    def label(self) -> str:
+        """``naswot``, or ``train:epochs=2,lr=0.1`` (the options that are set, in field order)."""
+        if self.train is None:
+            return self.name
+        return "train:" + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in self.train.options().items())
