@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
-__all__ = ["atomic_write", "parse_yaml"]
+__all__ = ["atomic_write", "parse_yaml", "read_text"]
 
 Content = Union[str, bytes, Callable[[IO[bytes]], Any]]
 
@@ -63,3 +63,15 @@ def parse_yaml(text: str, label: str, error: type[Exception] = ValueError) -> An
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{label}: {where}invalid YAML: {problem}") from None
+
+
+def read_text(path: str | Path, label: str | None = None, error: type[Exception] = ValueError) -> str:
+    """The UTF-8 text of ``path``; a missing or unreadable file raises ``error`` with one line:
+    ``label: no such file`` / ``label: cannot read: reason`` (``label`` defaults to the path)."""
+    label = str(path) if label is None else label
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{label}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{label}: cannot read: {exc}") from None

@@ -1,6 +1,6 @@
 """Architecture as data: the BlockArgs / Arch dataclasses (:mod:`~nas.arch.spec`), their parsing and checks
 (:mod:`~nas.arch.check`), YAML files and the zoo (:mod:`~nas.arch.io`), block strings (:mod:`~nas.arch.strings`),
-the resolved layers a model is built from (:mod:`~nas.arch.resolve`) and the architecture key
+the resolved layers a model is built from (:mod:`~nas.arch.layers`) and the architecture key
 (:mod:`~nas.arch.key`).
 
     >>> from nas.arch import load_arch, dump_arch, arch_key
@@ -13,7 +13,7 @@ from __future__ import annotations
 from nas.arch.check import arch_from_dict, block_from_dict
 from nas.arch.io import dump_arch, load_arch, load_zoo, zoo_names, zoo_path
 from nas.arch.key import arch_key
-from nas.arch.resolve import Layer, resolve
+from nas.arch.layers import Layer, resolve
 from nas.arch.spec import (ACTIVATIONS, BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, HeadArgs, SEArgs,
                            StemArgs, make_divisible, validate)
 from nas.arch.strings import FORMATS, decode_block, encode_block, from_strings, to_strings

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from nas.arch.check import arch_from_dict
 from nas.arch.spec import Arch, ArchError
-from nas.files import atomic_write, parse_yaml
+from nas.files import atomic_write, parse_yaml, read_text
 
 __all__ = ["dump_arch", "load_arch", "load_zoo", "zoo_names", "zoo_path"]
 
@@ -74,7 +74,7 @@ def load_arch(source: str | Path | Mapping[str, Any] | Arch) -> Arch:
             if not str(source).endswith((".yaml", ".yml")) and str(source) in zoo_names():
                 return load_zoo(str(source))
             raise ArchError(f"{path}: no such file")
-        text, label = path.read_text(encoding="utf-8"), str(path)
+        text, label = read_text(path, error=ArchError), str(path)
     elif isinstance(source, str) and "\n" not in source and ":" not in source:
         if source in zoo_names():
             return load_zoo(source)

@@ -16,7 +16,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from nas.cli.common import CliError, OneLineParser
+from nas.cli.common import CliError, OneLineParser, join_values
 from nas.version import __version__
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -34,6 +34,10 @@ COMMANDS = {
     "benchmark": "nas.cli.bench",
 }
 
+#: Flags whose value may look like an option (``--timeout -5``): joined as ``--timeout=-5`` so that argparse
+#: reports the real problem, a negative value.
+NEGATABLE = ("--latency-target", "--target", "--timeout", "--seed")
+
 
 def build_parser() -> OneLineParser:
     """The ``nas`` parser with every subcommand."""
@@ -50,7 +54,12 @@ def build_parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``nas ARGV``; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(join_values(argv, NEGATABLE))
+    if extras:  # reported by the subcommand, as every other error of its flags
+        print(f"{args.prog}: error: unrecognized arguments: {' '.join(extras)}", file=sys.stderr)
+        return 2
+    args.argv = argv[1:]  # the subcommand's own arguments, recorded by commands that keep their command line
     try:
         return int(args.run(args) or 0)
     except CliError as exc:

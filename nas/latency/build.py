@@ -26,12 +26,12 @@ from typing import Any, Iterable, Sequence
 from torch import nn
 
 from nas.arch.io import load_arch
-from nas.arch.resolve import Layer
+from nas.arch.layers import Layer
 from nas.arch.spec import Arch
 from nas.device import device_info
 from nas.latency.calibrate import calibrate
 from nas.latency.measure import measure_latency
-from nas.latency.table import DEFAULT_SETTINGS, Entry, LatencyTable, LUTError, TableMeta
+from nas.latency.table import BUILD_KEYS, DEFAULT_SETTINGS, Entry, LatencyTable, LUTError, TableMeta
 from nas.machine import OtherCpuLoad, other_busy_cores
 from nas.model.builder import build_layer, build_model
 from nas.version import __version__
@@ -161,8 +161,6 @@ def build_table(
 
     An existing calibration is kept only if nothing new had to be measured.
     """
-    from tqdm.auto import tqdm
-
     if hasattr(ops, "ops") and callable(ops.ops):
         space = ops.name if space is None else space
         ops = ops.ops()
@@ -172,78 +170,104 @@ def build_table(
     archs = {a.name: a for a in (load_arch(x) for x in calibration_archs)}
     meta = _new_meta(list(unique.values()), device=device, threads=threads, batch_size=batch_size,
                      space=space or "", passes=passes, repeats=repeats, min_run_time=min_run_time, warmup=warmup)
-    table = LatencyTable(meta=meta)
     path = Path(out_path) if out_path is not None else None
-    if path is not None and path.exists() and resume:
-        old = LatencyTable.read(path)
-        diffs = [f"{k} {getattr(old.meta, k)!r} ≠ {getattr(meta, k)!r}" for k in _BUILD_KEYS
-                 if getattr(old.meta, k) != getattr(meta, k)]
-        if diffs:
-            raise LUTError(f"{path}: exists with other settings ({'; '.join(diffs)}); delete it or "
-                           f"overwrite it (resume=False, --force)")
-        table = LatencyTable(meta=dataclasses.replace(meta, created=old.meta.created,
-                                                      passes=max(passes, old.meta.passes),
-                                                      busy_other_cores=old.meta.busy_other_cores),
-                             entries=dict(old.entries), calibration=old.calibration, networks=dict(old.networks))
-    # work items: ("op", key) and ("net", name), each with its timings so far
-    samples: dict[tuple[str, str], list[float]] = {}
-    for key in unique:
-        samples["op", key] = list(table.entries[key].samples_ms) if key in table.entries else []
-    for name in archs:
-        samples["net", name] = list(table.networks[name].samples_ms) if name in table.networks else []
-    todo = sum(max(0, passes - len(s)) for s in samples.values())
-    monitor, last_sample = OtherCpuLoad(), time.monotonic()
+    table = _resumed(path, meta) if path is not None and path.exists() and resume else LatencyTable(meta=meta)
+    return _Build(table, unique, archs, path, passes, save_every).run(progress)
 
-    def note_load(value: float | None) -> None:
+
+def _resumed(path: Path, meta: TableMeta) -> LatencyTable:
+    """The table at ``path`` to go on with, if it was built with the same settings (:data:`BUILD_KEYS`)."""
+    old = LatencyTable.read(path)
+    diffs = [f"{k} {getattr(old.meta, k)!r} ≠ {getattr(meta, k)!r}" for k in BUILD_KEYS
+             if getattr(old.meta, k) != getattr(meta, k)]
+    if diffs:
+        raise LUTError(f"{path}: exists with other settings ({'; '.join(diffs)}); delete it or "
+                       f"overwrite it (resume=False, --force)")
+    return LatencyTable(meta=dataclasses.replace(meta, created=old.meta.created, passes=max(meta.passes, old.meta.passes),
+                                                 busy_other_cores=old.meta.busy_other_cores),
+                        entries=dict(old.entries), calibration=old.calibration, networks=dict(old.networks))
+
+
+class _Build:
+    """The sweeps of :func:`build_table`: work items ``("op", key)`` and ``("net", name)`` with their timings
+    so far, the load other processes put on the machine meanwhile, and periodic saves."""
+
+    def __init__(self, table: LatencyTable, ops: dict[str, Layer], archs: dict[str, Arch], path: Path | None,
+                 passes: int, save_every: int):
+        self.table, self.ops, self.archs, self.path = table, ops, archs, path
+        self.passes, self.save_every = passes, save_every
+        self.samples: dict[tuple[str, str], list[float]] = {}
+        for key in ops:
+            self.samples["op", key] = list(table.entries[key].samples_ms) if key in table.entries else []
+        for name in archs:
+            self.samples["net", name] = list(table.networks[name].samples_ms) if name in table.networks else []
+        self.todo = sum(max(0, passes - len(s)) for s in self.samples.values())
+        self.monitor, self.last_sample = OtherCpuLoad(), time.monotonic()
+
+    def note_load(self, value: float | None) -> None:
+        """Keep the busiest load seen in the table's metadata."""
         if value is not None:
-            table.meta = dataclasses.replace(table.meta, busy_other_cores=max(table.meta.busy_other_cores,
-                                                                              round(value, 2)))
+            meta = self.table.meta
+            self.table.meta = dataclasses.replace(meta, busy_other_cores=max(meta.busy_other_cores, round(value, 2)))
 
-    def sample_load(min_interval: float) -> None:  # average over ≥ 10 s windows: brief bursts don't count
-        nonlocal last_sample
-        if time.monotonic() - last_sample >= min_interval:
-            note_load(monitor.sample())
-            last_sample = time.monotonic()
+    def sample_load(self, min_interval: float) -> None:
+        """Average other processes' load over windows of at least ``min_interval`` s: brief bursts don't count."""
+        if time.monotonic() - self.last_sample >= min_interval:
+            self.note_load(self.monitor.sample())
+            self.last_sample = time.monotonic()
 
-    if todo:
-        table.calibration = None
+    def probe(self) -> None:
+        """Listen before timing; warn once if other processes keep the machine busy."""
         others = other_busy_cores(IDLE_PROBE_S)
-        note_load(others)
-        monitor.sample()
-        last_sample = time.monotonic()
+        self.note_load(others)
+        self.monitor.sample()
+        self.last_sample = time.monotonic()
         if others is not None and others > BUSY_LOAD:
             warnings.warn(f"other processes keep {others:.2f} CPU cores busy (> {BUSY_LOAD}): they distort the "
                           f"timings; stop (the partial table is kept) and resume when the machine is idle, or go "
                           f"on: the busiest moment is recorded in the table's metadata (busy_other_cores)",
-                          BusyMachineWarning, stacklevel=2)
-    since_save, calibrated = 0, False
-    bar = tqdm(total=len(samples) * passes, initial=len(samples) * passes - todo, disable=not progress,
-               unit="op", desc=f"LUT {meta.space or 'ops'}", dynamic_ncols=True)
-    try:
-        for p in range(passes):
-            items = [item for item, s in samples.items() if len(s) == p]
-            random.Random(p).shuffle(items)  # decorrelate slow drift of the machine from the op order
-            for kind, key in items:
-                if kind == "op":
-                    samples[kind, key].append(measure_op(unique[key], meta))
-                    table.entries[key] = Entry.from_samples(samples[kind, key])
-                else:
-                    samples[kind, key].append(measure_network(archs[key], meta))
-                    table.networks[key] = Entry.from_samples(samples[kind, key])
-                bar.update(1)
-                since_save += 1
-                if since_save >= save_every:
-                    sample_load(10.0)
-                    if path is not None:
-                        table.save(path)
-                    since_save = 0
-        if archs and (todo or table.calibration is None):
-            calibrate(table, list(archs.values()), [table.networks[name].median_ms for name in archs])
-            calibrated = True
-    finally:
-        bar.close()
-        if todo:
-            sample_load(5.0)
-        if path is not None and (todo or calibrated or not path.exists()):
-            table.save(path)
-    return table
+                          BusyMachineWarning, stacklevel=4)
+
+    def measure(self, kind: str, key: str) -> None:
+        """One more timing of one work item, and its entry updated."""
+        samples = self.samples[kind, key]
+        if kind == "op":
+            samples.append(measure_op(self.ops[key], self.table.meta))
+            self.table.entries[key] = Entry.from_samples(samples)
+        else:
+            samples.append(measure_network(self.archs[key], self.table.meta))
+            self.table.networks[key] = Entry.from_samples(samples)
+
+    def run(self, progress: bool) -> LatencyTable:
+        from tqdm.auto import tqdm
+
+        table, total = self.table, len(self.samples) * self.passes
+        if self.todo:
+            table.calibration = None
+            self.probe()
+        since_save, calibrated = 0, False
+        bar = tqdm(total=total, initial=total - self.todo, disable=not progress, unit="op",
+                   desc=f"LUT {table.meta.space or 'ops'}", dynamic_ncols=True)
+        try:
+            for p in range(self.passes):
+                items = [item for item, s in self.samples.items() if len(s) == p]
+                random.Random(p).shuffle(items)  # decorrelate slow drift of the machine from the op order
+                for kind, key in items:
+                    self.measure(kind, key)
+                    bar.update(1)
+                    since_save += 1
+                    if since_save >= self.save_every:
+                        self.sample_load(10.0)
+                        if self.path is not None:
+                            table.save(self.path)
+                        since_save = 0
+            if self.archs and (self.todo or table.calibration is None):
+                calibrate(table, list(self.archs.values()), [table.networks[n].median_ms for n in self.archs])
+                calibrated = True
+        finally:
+            bar.close()
+            if self.todo:
+                self.sample_load(5.0)
+            if self.path is not None and (self.todo or calibrated or not self.path.exists()):
+                table.save(self.path)
+        return table

@@ -133,11 +133,10 @@ def measure_latency(
     """Median forward latency of ``model`` on a ``(batch_size, in_channels, resolution, resolution)`` input.
 
     Args:
-        model: the network, or an :class:`~nas.arch.Arch` / YAML path / zoo name to build; put in ``eval()`` while measuring, each submodule's previous
-            ``training`` flag restored afterwards.
-            Measured in place when it already lives on ``device`` in its own memory
-            format; otherwise a deep copy is moved/converted, so the caller's model is
-            never relocated.
+        model: the network, or an :class:`~nas.arch.Arch` / YAML path / zoo name to build; put in ``eval()``
+            while measuring, each submodule's previous ``training`` flag restored afterwards. Measured in
+            place when it already lives on ``device`` in its own memory format; otherwise a deep copy is
+            moved/converted, so the caller's model is never relocated.
         resolution: input height and width in pixels.
         batch_size: input batch size.
         in_channels: input channels; ``None`` -> ``in_channels`` of the first ``nn.Conv2d``.
@@ -155,42 +154,52 @@ def measure_latency(
         :class:`LatencyResult`; ``median_ms``/``iqr_ms`` are over the per-call times of all
         blocks of all repeats pooled, ``samples_ms`` holds each repeat's median.
 
-    Several independent measurements of one model: call this repeatedly, or use
-    :func:`repeatability`. Nothing here asserts a time; a noisy machine gives noisy numbers
-    (check :attr:`LatencyResult.cv`).
+    Several independent measurements of one model: call this repeatedly, or :func:`repeatability`.
+    A noisy machine gives noisy numbers (check :attr:`LatencyResult.cv`).
     """
     model = _as_module(model)
-    resolution = _positive_int("resolution", resolution)
-    batch_size = _positive_int("batch_size", batch_size)
-    repeats = _positive_int("repeats", repeats)
-    warmup = _positive_int("warmup", warmup, minimum=0)
+    for name, value, minimum in (("resolution", resolution, 1), ("batch_size", batch_size, 1),
+                                 ("repeats", repeats, 1), ("warmup", warmup, 0)):
+        _positive_int(name, value, minimum)
     if threads is not None:
-        threads = _positive_int("threads", threads)
+        _positive_int("threads", threads)
     if not (isinstance(min_run_time, (int, float)) and math.isfinite(min_run_time) and min_run_time > 0):
         raise ValueError(f"min_run_time must be a positive number of seconds, got {min_run_time!r}")
     dev = resolve_device(device)
-    if in_channels is None:
-        in_channels = _infer_in_channels(model)
-    in_channels = _positive_int("in_channels", in_channels)
-    channels_last = bool(channels_last)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    in_channels = _positive_int("in_channels", _infer_in_channels(model) if in_channels is None else in_channels)
+    work, x = _placed(model, dev, (batch_size, in_channels, resolution, resolution), bool(channels_last))
+    n_threads = threads if threads is not None else torch.get_num_threads()
+    measurements = _timed(model, work, x, dev, n_threads, repeats=repeats, min_run_time=min_run_time, warmup=warmup)
+    pooled_ms = np.asarray([t for m in measurements for t in m.times], dtype=np.float64) * 1e3
+    p25, p50, p75 = np.percentile(pooled_ms, [25, 50, 75])
+    return LatencyResult(median_ms=float(p50), iqr_ms=float(p75 - p25),
+                         samples_ms=[float(m.median) * 1e3 for m in measurements],
+                         **DeviceInfo.current(dev, n_threads).to_dict(), batch_size=batch_size, resolution=resolution,
+                         in_channels=in_channels, channels_last=bool(channels_last), method="measure",
+                         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
-    # Work on a copy only if the model has to move or change layout.
+
+def _placed(model: nn.Module, dev: torch.device, shape: tuple[int, int, int, int],
+            channels_last: bool) -> tuple[nn.Module, torch.Tensor]:
+    """The model to time (a moved/converted deep copy only when it has to move or change layout) and a seeded
+    random input of ``shape`` from a private generator (measuring never consumes the global RNG stream)."""
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     tensors = list(_tensors(model))
     needs_copy = channels_last or any(t.device != dev for t in tensors)
     work = copy.deepcopy(model).to(device=dev, memory_format=memory_format) if needs_copy else model
     dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    return work, x.to(device=dev, memory_format=memory_format)
 
-    # Input from a private generator: measuring must not consume the global RNG stream.
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch_size, in_channels, resolution, resolution, generator=gen, dtype=dtype)
-    x = x.to(device=dev, memory_format=memory_format)
 
+def _timed(model: nn.Module, work: nn.Module, x: torch.Tensor, dev: torch.device, n_threads: int, *, repeats: int,
+           min_run_time: float, warmup: int) -> list[benchmark.Measurement]:
+    """``repeats`` independent ``blocked_autorange`` runs of ``work(x)`` in eval and inference mode with
+    ``n_threads`` intra-op threads after ``warmup`` calls; threads, cuDNN autotuning and every submodule's
+    train/eval flag of ``model`` are restored afterwards."""
     prev_threads = torch.get_num_threads()
     prev_modes = [(m, m.training) for m in model.modules()]  # per module: a model may mix modes
     prev_cudnn_benchmark = torch.backends.cudnn.benchmark
-    n_threads = threads if threads is not None else prev_threads
-    measurements: list[benchmark.Measurement] = []
     try:
         torch.set_num_threads(n_threads)
         if dev.type == "cuda":
@@ -202,8 +211,7 @@ def measure_latency(
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             timer = benchmark.Timer(stmt="model(x)", globals={"model": work, "x": x}, num_threads=n_threads)
-            for _ in range(repeats):
-                measurements.append(timer.blocked_autorange(min_run_time=min_run_time))
+            return [timer.blocked_autorange(min_run_time=min_run_time) for _ in range(repeats)]
     finally:
         model.train(prev_modes[0][1])  # honours overridden train(); then fix any mixed-mode submodule
         for m, training in prev_modes:
@@ -211,25 +219,6 @@ def measure_latency(
                 m.training = training
         torch.backends.cudnn.benchmark = prev_cudnn_benchmark
         torch.set_num_threads(prev_threads)
-
-    pooled_ms = np.asarray([t for m in measurements for t in m.times], dtype=np.float64) * 1e3
-    p25, p50, p75 = np.percentile(pooled_ms, [25, 50, 75])
-    info = DeviceInfo.current(dev, n_threads)
-    return LatencyResult(
-        median_ms=float(p50),
-        iqr_ms=float(p75 - p25),
-        samples_ms=[float(m.median) * 1e3 for m in measurements],
-        device=info.device,
-        device_type=info.device_type,
-        torch_version=info.torch_version,
-        threads=info.threads,
-        batch_size=batch_size,
-        resolution=resolution,
-        in_channels=in_channels,
-        channels_last=channels_last,
-        method="measure",
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    )
 
 
 def repeatability(model: nn.Module, resolution: int, n: int = 5, **kwargs: Any) -> list[LatencyResult]:

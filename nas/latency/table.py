@@ -3,7 +3,7 @@ was measured), :class:`Calibration` and :class:`LatencyTable` (prediction, JSON 
 was measured on this machine). Building one is :mod:`nas.latency.build`; fitting its calibration
 :mod:`nas.latency.calibrate`.
 
-Entries are keyed by :attr:`nas.arch.resolve.Layer.key`, the same layers :func:`nas.arch.resolve.resolve` gives
+Entries are keyed by :attr:`nas.arch.layers.Layer.key`, the same layers :func:`nas.arch.layers.resolve` gives
 and the builder turns into modules, so a table entry and a built block always agree. A prediction is
 ``overhead_ms + scale × Σ entries`` (the calibration), or the raw sum without one. Every error is a
 :class:`LUTError` (a ``ValueError``) with a one-line message.
@@ -21,12 +21,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from nas.arch.io import load_arch
-from nas.arch.resolve import Layer, resolve
+from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
 from nas.device import device_info
-from nas.files import atomic_write
+from nas.files import atomic_write, read_text
 
-__all__ = ["DEFAULT_SETTINGS", "SCHEMA_VERSION", "Calibration", "Entry", "LUTError", "LatencyTable", "TableMeta"]
+__all__ = ["BUILD_KEYS", "DEFAULT_SETTINGS", "MACHINE_KEYS", "SCHEMA_VERSION", "Calibration", "Entry", "LUTError", "LatencyTable", "TableMeta"]
 
 SCHEMA_VERSION = 1
 
@@ -37,10 +37,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {"passes": 3, "repeats": 1, "min_run_time": 0
 
 # Fields of TableMeta that must agree for a table to be resumed (build settings and where it was built).
 # (``passes`` is not one of them: resuming with more passes refines a table.)
-_BUILD_KEYS = ("device", "device_type", "torch_version", "threads", "batch_size", "in_channels", "space",
+BUILD_KEYS = ("device", "device_type", "torch_version", "threads", "batch_size", "in_channels", "space",
                "repeats", "min_run_time", "warmup")
 # Fields checked against the current machine on load.
-_MACHINE_KEYS = ("device", "device_type", "torch_version", "threads")
+MACHINE_KEYS = ("device", "device_type", "torch_version", "threads")
 
 
 class LUTError(ValueError):
@@ -181,7 +181,7 @@ class LatencyTable:
             raise LUTError(f"{source}: not a latency table (no 'schema' field)")
         if data["schema"] != SCHEMA_VERSION:
             raise LUTError(f"{source}: schema version {data['schema']!r} is not supported (this nas reads "
-                           f"{SCHEMA_VERSION}); rebuild it with scripts/build_lut.py")
+                           f"{SCHEMA_VERSION}); rebuild it with `nas build-lut`")
         try:
             meta = TableMeta(**data["meta"])
             cal_data = data.get("calibration")
@@ -199,13 +199,7 @@ class LatencyTable:
     @classmethod
     def read(cls, path: str | Path) -> "LatencyTable":
         """The table stored at ``path``, without checking it against this machine."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LUTError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LUTError(f"{path}: cannot read: {exc}") from None
+        text = read_text(path, error=LUTError)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -225,7 +219,7 @@ class LatencyTable:
         diffs = table.mismatches(device=device, threads=threads)
         if diffs:
             message = (f"{path}: table was measured on another setup: {'; '.join(diffs)} "
-                       f"(rebuild it here with scripts/build_lut.py, or load with force=True)")
+                       f"(rebuild it here with `nas build-lut`, or load it forced)")
             if not force:
                 raise LUTError(message)
             warnings.warn(message, UserWarning, stacklevel=2)
@@ -237,5 +231,5 @@ class LatencyTable:
             here = device_info(device, threads)
         except ValueError as exc:
             raise LUTError(str(exc)) from None
-        return [f"{k} {getattr(self.meta, k)!r} ≠ {here[k]!r}" for k in _MACHINE_KEYS
+        return [f"{k} {getattr(self.meta, k)!r} ≠ {here[k]!r}" for k in MACHINE_KEYS
                 if getattr(self.meta, k) != here[k]]

@@ -1,6 +1,6 @@
 """The MobileNet-family building blocks, each a small module that knows nothing of the network around it.
 
-Every block takes its configuration as one object — a resolved :class:`~nas.arch.resolve.Layer` (``in_chs``,
+Every block takes its configuration as one object — a resolved :class:`~nas.arch.layers.Layer` (``in_chs``,
 ``out_chs``, ``mid_chs``, ``kernel_size``, ``stride``, ``activation``, ``se_chs``, ``se_gate``,
 ``se_activation``, ``pw_act``, ``skip``) — and its normalisation as a callable ``norm_layer(channels)``, in the
 style of torchvision's ``InvertedResidual(cnf, norm_layer)`` (``torchvision/models/mobilenetv3.py``) and timm's
@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from nas.arch.resolve import Layer
+from nas.arch.layers import Layer
 
 __all__ = [
     "ACT_LAYERS",
@@ -76,7 +76,7 @@ class ConvBnAct(nn.Sequential):
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation: global pool → 1×1 conv to ``se_chs`` → act → 1×1 conv back → gate → scale.
 
-    The squeeze width is decided by the resolver (:mod:`nas.arch.resolve`): MnasNet/EfficientNet use
+    The squeeze width is decided by the resolver (:mod:`nas.arch.layers`): MnasNet/EfficientNet use
     ``in_chs × se_ratio`` of the *block input*, MobileNetV3 ``make_divisible(mid/4, 8)`` of the expanded width.
     """
 

@@ -5,7 +5,7 @@
     >>> model(torch.zeros(1, 1, 32, 32)).shape
     torch.Size([1, 10])
 
-The structure follows :func:`nas.arch.resolve.resolve` exactly: one stem, one module per resolved block
+The structure follows :func:`nas.arch.layers.resolve` exactly: one stem, one module per resolved block
 (grouped per stage in ``model.blocks``), one head. Works at any input resolution ≥ 32.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from nas.arch.io import load_arch
-from nas.arch.resolve import Layer, resolve
+from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
 from nas.model.blocks import (ConvBlock, ConvBnAct, DepthwiseSeparable, InvertedResidual, NormLayer, ShuffleUnit,
                               act_layer)
@@ -87,7 +87,7 @@ def build_layer(layer: Layer, norm: NormLayer = nn.BatchNorm2d) -> nn.Module:
 class ArchNet(nn.Module):
     """A network built from an :class:`Arch`: ``stem`` → ``blocks`` (one ``nn.Sequential`` per stage) →
     ``head``. ``model.arch`` is the architecture it was built from. ``layers`` are its resolved layers
-    (:func:`nas.arch.resolve.resolve`), passed in when the caller already has them."""
+    (:func:`nas.arch.layers.resolve`), passed in when the caller already has them."""
 
     def __init__(self, arch: Arch, layers: Sequence[Layer] | None = None):
         super().__init__()

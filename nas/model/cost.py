@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nas.arch.io import load_arch
-from nas.arch.resolve import Layer, resolve
+from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
 from nas.model.blocks import ResidualBlock
 from nas.model.builder import build_layer, build_model
@@ -105,7 +105,7 @@ def layer_macs(layer: Layer) -> int:
 def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | None = None,
               layers: Sequence[Layer] | None = None) -> int:
     """MACs of ``arch`` at ``resolution`` (default: its own), batch 1: the sum of :func:`layer_macs` over
-    :func:`nas.arch.resolve.resolve` (or over ``layers``, when the caller has resolved them already). Equal to
+    :func:`nas.arch.layers.resolve` (or over ``layers``, when the caller has resolved them already). Equal to
     :func:`count_macs` of the built model — fvcore counts each module's own convolutions, linears and norms,
     and the network is exactly its layers in sequence (tests/model/test_cost.py checks the equality) — but a
     search that revisits the same layers traces each distinct layer once instead of every candidate whole."""

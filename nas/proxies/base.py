@@ -46,6 +46,7 @@ __all__ = [
     "model_input",
     "prunable_layers",
     "replace_modules",
+    "weight_gradient_sum",
     "working_copy",
 ]
 
@@ -189,3 +190,17 @@ def ce_backward(model: nn.Module, batch: Tensor, targets: Tensor | None) -> Tens
         check_finite(loss.detach(), "loss")
         loss.backward()
     return loss.detach()
+
+
+def weight_gradient_sum(model: nn.Module, batch: Tensor, targets: Tensor | None,
+                        per_layer: Callable[[Tensor, Tensor], Tensor]) -> float:
+    """Backpropagate the batch's cross-entropy into a BatchNorm-in-train-mode working copy of ``model``
+    (:func:`working_copy`, :func:`ce_backward`) and sum ``per_layer(weight, grad)`` over its prunable layers
+    (:func:`prunable_layers`) in float64. Layers without a gradient add nothing."""
+    net = working_copy(model, bn="train")
+    ce_backward(net, batch, targets)
+    total = torch.zeros((), dtype=torch.float64)
+    for _, layer in prunable_layers(net):
+        if layer.weight.grad is not None:
+            total += per_layer(layer.weight.detach(), layer.weight.grad).double().cpu()
+    return total.item()

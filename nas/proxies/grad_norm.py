@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from nas.proxies.base import Proxy, ce_backward, prunable_layers, working_copy
+from nas.proxies.base import Proxy, weight_gradient_sum
 
 __all__ = ["GradNorm"]
 
@@ -25,10 +25,4 @@ class GradNorm(Proxy):
     uses_output = True
 
     def _score(self, model: nn.Module, batch: Tensor, targets: Tensor | None) -> float:
-        net = working_copy(model, bn="train")
-        ce_backward(net, batch, targets)
-        total = torch.zeros((), dtype=torch.float64)
-        for _, layer in prunable_layers(net):
-            if layer.weight.grad is not None:
-                total += torch.linalg.vector_norm(layer.weight.grad.double()).cpu()
-        return total.item()
+        return weight_gradient_sum(model, batch, targets, lambda weight, grad: torch.linalg.vector_norm(grad.double()))

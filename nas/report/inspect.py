@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from nas.arch.resolve import resolve
+from nas.arch.layers import resolve
 from nas.arch.spec import Arch, ArchError
 from nas.arch.strings import FORMATS, to_strings
 from nas.model.builder import build_model

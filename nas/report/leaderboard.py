@@ -42,10 +42,25 @@ def write_leaderboard(study: optuna.Study, run_dir: str | Path, target_ms: float
     run_dir = Path(run_dir)
     s = summarize(study, target_ms)
     listing = read_listing(run_dir)
-    settings = study.user_attrs.get("settings") or {}
-    run_json = read_json(run_dir / "run.json") or {}
     rows = [r for r in (listing or {}).get("networks") or [] if isinstance(r, dict)]
+    lines = _header(study, s, listing, rows, read_json(run_dir / "run.json") or {})
+    if not s.points:
+        lines.append("**No completed trials** — nothing to rank.")
+        if s.fail_reasons:
+            lines += ["", f"{s.failed} trial(s) failed:", ""]
+            lines += [f"- {n}× {cell(reason)}" for reason, n in s.fail_reasons.most_common(5)]
+    elif listing is None:
+        lines.append("No readable `pareto.yaml` in this run directory: export first (`nas export RUN_DIR`), then "
+                     "rerun `nas report RUN_DIR`.")
+    else:
+        lines += _body(s, listing, rows)
+    return atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
 
+
+def _header(study: optuna.Study, s: Summary, listing: dict[str, Any] | None, rows: list[dict[str, Any]],
+            run_json: dict[str, Any]) -> list[str]:
+    """The title and the settings list: study, target, device, latency method, proxy, objective, dates."""
+    settings = study.user_attrs.get("settings") or {}
     target = s.target if s.target is not None else (listing or {}).get("latency_target_ms")
     device = settings.get("device") or _first(rows, "device") or "–"
     device_bits = [str(settings[k]) for k in ("device_type",) if settings.get(k)]
@@ -61,53 +76,40 @@ def write_leaderboard(study: optuna.Study, run_dir: str | Path, target_ms: float
         method_bits.append(f"median of {settings['latency_repeats']} repeats, IQR")
     objective = ("Pareto: maximize the proxy, minimize latency, latency ≤ target" if s.multi
                  else "MnasNet reward ACC·(LAT/T)^-0.07, maximize")
-
-    lines = [f"# Leaderboard — {s.name}", ""]
-    lines += [f"- **study:** `{s.name}`",
-              f"- **latency target:** {target:g} ms" if finite(target) else "- **latency target:** –",
-              f"- **device:** {device}" + (f" ({', '.join(device_bits)})" if device_bits else ""),
-              f"- **latency method:** {method}" + (f" ({', '.join(method_bits)})" if method_bits else ""),
-              f"- **proxy:** {s.proxy}",
-              f"- **objective:** {objective}",
-              f"- **trials:** {counts_line(s)}"]
+    lines = [f"# Leaderboard — {s.name}", "",
+             f"- **study:** `{s.name}`",
+             f"- **latency target:** {target:g} ms" if finite(target) else "- **latency target:** –",
+             f"- **device:** {device}" + (f" ({', '.join(device_bits)})" if device_bits else ""),
+             f"- **latency method:** {method}" + (f" ({', '.join(method_bits)})" if method_bits else ""),
+             f"- **proxy:** {s.proxy}",
+             f"- **objective:** {objective}",
+             f"- **trials:** {counts_line(s)}"]
     if run_json.get("date"):
         lines.append(f"- **run started:** {run_json['date']}")
-    lines += [f"- **date:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
+    return lines + [f"- **date:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
 
-    if not s.points:
-        lines.append("**No completed trials** — nothing to rank.")
-        if s.fail_reasons:
-            lines += ["", f"{s.failed} trial(s) failed:", ""]
-            lines += [f"- {n}× {cell(reason)}" for reason, n in s.fail_reasons.most_common(5)]
-        atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
-        return run_dir / "leaderboard.md"
-    if listing is None:
-        lines.append("No readable `pareto.yaml` in this run directory: export first (`scripts/export.py`), then "
-                     "rerun `scripts/report.py`.")
-        atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
-        return run_dir / "leaderboard.md"
+
+def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Notes on a listing from another study or target, the sentence saying what is listed, and the table."""
+    lines: list[str] = []
     if listing.get("study") not in (None, s.name):
         lines += [f"> Note: `pareto.yaml` was written for study `{listing.get('study')}`, not this one.", ""]
     if finite(listing.get("latency_target_ms")) and finite(s.target) and listing["latency_target_ms"] != s.target:
         lines += [f"> Note: the networks below were exported against a {listing['latency_target_ms']:g} ms target, "
-                  f"not {s.target:g} ms: rerun `scripts/export.py --target {s.target:g}ms` to re-export.", ""]
-
+                  f"not {s.target:g} ms: rerun `nas export RUN_DIR --target {s.target:g}ms` to re-export.", ""]
     exported = listing.get("latency_target_ms")
-    exported = float(exported) if finite(exported) else target
+    exported = float(exported) if finite(exported) else s.target
     within = f"within {exported:g} ms" if finite(exported) else "meeting the target"
     if not rows:
-        lines.append("`pareto.yaml` lists no networks.")
-    elif listing.get("feasible", True):
+        return lines + ["`pareto.yaml` lists no networks."]
+    if listing.get("feasible", True):
         what = (f"the Pareto front of the trials {within}, by latency" if s.multi
                 else f"the top {len(rows)} trials {within} by MnasNet reward")
         lines.append(f"{len(rows)} network(s): {what}. Each file builds with `nas.build_model(path)`.")
     else:
         lines.append(f"**No trial met the {exported:g} ms target**: the {len(rows)} closest are listed, "
                      "marked feasible: no.")
-    if rows:
-        lines += ["", *_table(rows, s)]
-    atomic_write(run_dir / "leaderboard.md", "\n".join(lines) + "\n", fsync=False)
-    return run_dir / "leaderboard.md"
+    return lines + ["", *_table(rows, s)]
 
 
 def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:

@@ -6,7 +6,7 @@
     >>> scores = ev.evaluate(nas.zoo.load("mnasnet_b1"))        # doctest: +SKIP
     >>> scores.latency_ms, scores.proxy_value                     # doctest: +SKIP
 
-Each candidate is resolved once (:func:`nas.arch.resolve.resolve`) and built once, from a seed: the resolved
+Each candidate is resolved once (:func:`nas.arch.layers.resolve`) and built once, from a seed: the resolved
 layers feed the MAC count and the lookup table, the one model is measured, counted and scored by the proxy
 (which works on a copy, or is trained in place). With ``data``, the candidate is scored as the network for
 that data — input channels and classes from the dataset.
@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import torch
 
-from nas.arch.resolve import Layer, resolve
+from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
 from nas.data import DatasetSplits, load_dataset
 from nas.device import device_info, resolve_device

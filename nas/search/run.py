@@ -21,7 +21,7 @@ from nas.files import atomic_write
 from nas.search.config import SearchConfig
 from nas.version import __version__
 
-__all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "write_run_json"]
+__all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "storage_run", "write_run_json"]
 
 
 def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str, settings: dict[str, Any]) -> Path:
@@ -50,7 +50,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 class RunInfo:
     """Where a run directory's study lives."""
 
-    run_dir: Path
+    run_dir: Path | None  # None: a study given by its storage alone
     storage: str
     study_name: str | None  # None: not recorded (no run.json)
     settings: dict[str, Any]
@@ -81,6 +81,14 @@ def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | 
     return RunInfo(run_dir, url, study_name or info.get("study"), settings)
 
 
+def storage_run(storage: str, study_name: str | None = None) -> RunInfo:
+    """A study given by its storage URL (and name) alone. Raises ``ValueError`` (one line) for a SQLite URL
+    whose file does not exist (Optuna would create an empty database there)."""
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///"):]).is_file():
+        raise ValueError(f"{storage}: no such database file")
+    return RunInfo(None, storage, study_name, {})
+
+
 def load_run_study(run: RunInfo) -> optuna.Study:
     """Load the run's study (the only one in the storage when ``run.json`` names none)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -92,7 +100,7 @@ def load_run_study(run: RunInfo) -> optuna.Study:
     if name is None:
         if len(names) != 1:
             raise ValueError(f"{run.storage} holds {len(names)} studies ({', '.join(names) or 'none'}); "
-                             "give --study")
+                             "name the study")
         name = names[0]
     if name not in names:
         raise ValueError(f"no study {name!r} in {run.storage}; studies there: {', '.join(names) or 'none'}")

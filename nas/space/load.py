@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from nas.arch.check import block_from_dict
 from nas.arch.io import load_arch, load_zoo, zoo_names
-from nas.files import parse_yaml
+from nas.files import parse_yaml, read_text
 from nas.arch.spec import BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, StemArgs, validate
 from nas import search_spaces
 from nas.space.space import KEYS, SearchSpace, SpaceError, find_choice, format_choices, show_choice
@@ -117,22 +117,38 @@ def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
     """
     if isinstance(source, str) and not Path(source).is_file() and search_spaces.path(source) is not None:
         source = search_spaces.path(source)
-    base: Path | None = None
-    if isinstance(source, Mapping):
-        label, data = "<dict>", source
-    else:
-        path = Path(source)
-        label, base = str(source), path.parent
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpaceError(f"{label}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpaceError(f"{label}: cannot read: {exc}") from None
-        data = parse_yaml(text, label, SpaceError)
+    label, base, data = _read(source)
     ld = _Loader(label, base)
+    _check_top(ld, data)
+    skeleton = ld.skeleton(data["skeleton"])
+    if "resolution" in data:
+        r = data["resolution"]
+        if not _is_int(r) or r < 32:
+            ld.fail("resolution", f"expected an integer ≥ 32, got {r!r}")
+        skeleton = dataclasses.replace(skeleton, resolution=r)
+    fixed = _fixed_stages(ld, data.get("fixed_stages", []), len(skeleton.blocks))
+    searched = tuple(i for i in range(len(skeleton.blocks)) if i not in fixed)
+    declared = _declared(ld, data.get("per_stage", {}), skeleton, searched)
+    choices = {i: {k: declared[k] if k in declared else (_skeleton_value(skeleton.blocks[i], k),) for k in KEYS}
+               for i in searched}
+    space = SearchSpace(name=data["name"], skeleton=skeleton, choices=choices, fixed_stages=fixed,
+                        searched_stages=searched, declared=tuple(k for k in KEYS if k in declared), source=label)
+    _check_stages(space, ld)
+    return space
+
+
+def _read(source: str | Path | Mapping[str, Any]) -> tuple[str, Path | None, Any]:
+    """(label, folder relative skeleton paths are resolved against, parsed content) of a space source."""
+    if isinstance(source, Mapping):
+        return "<dict>", None, source
+    label = str(source)
+    return label, Path(source).parent, parse_yaml(read_text(source, label, SpaceError), label, SpaceError)
+
+
+def _check_top(ld: _Loader, data: Any) -> None:
+    """The top level: a mapping of known keys with ``name`` (no spaces) and ``skeleton``."""
     if not isinstance(data, Mapping):
-        raise SpaceError(f"{label}: expected a mapping with keys {', '.join(_TOP_KEYS)}, got {type(data).__name__}")
+        raise SpaceError(f"{ld.label}: expected a mapping with keys {', '.join(_TOP_KEYS)}, got {type(data).__name__}")
     for key in data:
         if key not in _TOP_KEYS:
             hint = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
@@ -145,28 +161,22 @@ def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
     if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
         ld.fail("name", f"expected a non-empty string without spaces, got {name!r}")
 
-    skeleton = ld.skeleton(data["skeleton"])
-    if "resolution" in data:
-        r = data["resolution"]
-        if not _is_int(r) or r < 32:
-            ld.fail("resolution", f"expected an integer ≥ 32, got {r!r}")
-        skeleton = dataclasses.replace(skeleton, resolution=r)
-    n = len(skeleton.blocks)
 
-    fixed_raw = data.get("fixed_stages", [])
-    if not isinstance(fixed_raw, list):
-        ld.fail("fixed_stages", f"expected a list of stage indices, got {fixed_raw!r}")
-    for v in fixed_raw:
+def _fixed_stages(ld: _Loader, raw: Any, n: int) -> tuple[int, ...]:
+    """The validated, sorted ``fixed_stages`` of a skeleton with ``n`` stages."""
+    if not isinstance(raw, list):
+        ld.fail("fixed_stages", f"expected a list of stage indices, got {raw!r}")
+    for v in raw:
         if not _is_int(v) or not 0 <= v < n:
             ld.fail("fixed_stages", f"{v!r} is not a stage index of the skeleton (0…{n - 1})")
-    if len(set(fixed_raw)) != len(fixed_raw):
+    if len(set(raw)) != len(raw):
         ld.fail("fixed_stages", "duplicate stage index")
-    fixed = tuple(sorted(fixed_raw))
-    searched = tuple(i for i in range(n) if i not in fixed)
+    return tuple(sorted(raw))
 
-    per_stage = data.get("per_stage", {})
-    if per_stage is None:
-        per_stage = {}
+
+def _declared(ld: _Loader, per_stage: Any, skeleton: Arch, searched: tuple[int, ...]) -> dict[str, tuple]:
+    """The validated choice lists the file declares under ``per_stage``."""
+    per_stage = {} if per_stage is None else per_stage
     if not isinstance(per_stage, Mapping):
         ld.fail("per_stage", f"expected a mapping of key → list of choices, got {per_stage!r}")
     for key in per_stage:
@@ -178,16 +188,7 @@ def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
              if isinstance(per_stage.get("block"), list) and all(isinstance(v, str) for v in per_stage["block"])
              else set())
     kinds = kinds or {skeleton.blocks[i].block for i in searched} or {"mbconv"}
-    declared = {k: ld.choice_list(k, per_stage[k], kinds) for k in KEYS if k in per_stage}
-
-    choices: dict[int, dict[str, tuple]] = {}
-    for i in searched:
-        sk = skeleton.blocks[i]
-        choices[i] = {k: declared[k] if k in declared else (_skeleton_value(sk, k),) for k in KEYS}
-    space = SearchSpace(name=name, skeleton=skeleton, choices=choices, fixed_stages=fixed,
-                        searched_stages=searched, declared=tuple(k for k in KEYS if k in declared), source=label)
-    _check_stages(space, ld)
-    return space
+    return {k: ld.choice_list(k, per_stage[k], kinds) for k in KEYS if k in per_stage}
 
 
 def _check_stages(space: SearchSpace, ld: _Loader) -> None:

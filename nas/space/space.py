@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from nas.arch.key import arch_key
-from nas.arch.resolve import Layer, resolve, resolve_head, resolve_stage, round_filters, round_repeats
+from nas.arch.layers import Layer, resolve, resolve_head, resolve_stage, round_filters, round_repeats
 from nas.arch.spec import Arch, ArchError, BlockArgs, make_divisible, validate
 
 if TYPE_CHECKING:  # optuna is imported lazily: loading a space and sampling never need it

@@ -1,7 +1,7 @@
 """Validate zero-cost accuracy proxies against trained accuracy (DESIGN.md §6, "Honest numbers").
 
 The program has three parts, all on the same deterministic list of architectures
-(``space.sample(seed + i)``, duplicates by :func:`nas.search.arch_key` skipped, so a larger ``n``
+(``space.sample(seed + i)``, duplicates by :func:`nas.arch.key.arch_key` skipped, so a larger ``n``
 extends the list and reuses everything already trained):
 
 * **budget** (stability of the ground truth): the first ``budget_archs`` archs' ground truth at ``E``
@@ -15,44 +15,37 @@ extends the list and reuses everything already trained):
   the same way and, because the best one is chosen on the archs it is reported on, also by repeated
   half splits (choose on one half, score on the other).
 
-Every finished training is one JSON line in ``runs/proxy-validation/train_cache.jsonl`` (appended,
-flushed and fsynced at once), looked up by (arch key, data, sizes, resolution, recipe, epochs, seed);
-the training in progress checkpoints to ``runs/proxy-validation/ckpt/`` after every epoch (and on
-Ctrl-C), so an interrupted run resumes where it stopped. Proxy values are cached the same way in
-``proxy_cache.jsonl`` next to it.
+Every finished training is one JSON line in the training cache the caller names (``nas validate-proxy``:
+``runs/proxy-validation/train_cache.jsonl``; appended, flushed and fsynced at once), looked up by (arch
+key, data, sizes, resolution, recipe, epochs, seed); the training in progress checkpoints to ``ckpt/``
+beside it after every epoch (and on Ctrl-C), so an interrupted run resumes where it stopped. Proxy values
+are cached the same way in ``proxy_cache.jsonl`` next to it.
 
-    >>> v = Validator(load_space("search_spaces/mobile_32px.yaml"), Setup(data="fashion-mnist"))
+    >>> v = Validator(load_space("mobile_32px"), Setup(data="fashion-mnist"), cache="cache/train_cache.jsonl")
     >>> v.run_jobs(v.main_jobs(1, 30, gt_seeds(0, 1, 2)), "main")  # doctest: +SKIP
     >>> a = analyse(v, n=30, epochs=1, n_gt_seeds=2)               # doctest: +SKIP
     >>> print(report_markdown(a))                                  # doctest: +SKIP
+
+Modules: setup (Setup), cache (JSONL caches and keys), sampling, claims, proxy_scores, progress,
+validator (Validator), pilot, stats, proxy_table, recommend, analysis, report. Importing it does not
+import torch.
 """
 from __future__ import annotations
 
 from nas.validation.analysis import analyse, ground_truth, gt_seeds
-from nas.validation.cache import CACHE_DIR, PROXY_CACHE_NAME, TRAIN_CACHE, JsonlCache, train_key
-from nas.validation.report import PILOT_NAME, load_pilot, report_markdown, save_pilot, write_scatter
+from nas.validation.cache import PROXY_CACHE_NAME, JsonlCache, train_key
+from nas.validation.pilot import PILOT_NAME, load_pilot, run_pilot, save_pilot
+from nas.validation.proxy_scores import BASELINES, PROXY_INPUTS, ProxyScores
+from nas.validation.recommend import recommend
+from nas.validation.report import report_markdown, write_scatter
+from nas.validation.sampling import sample_archs
 from nas.validation.setup import Setup
-from nas.validation.stats import Corr, bootstrap_corr, mean_rank, paired_tau_diff, selection_cv
-from nas.validation.validator import BASELINES, DeadlineReached, Job, Validator, machine_info, sample_archs
+from nas.validation.stats import Corr, bootstrap_corr, kendall_tau, mean_rank, paired_tau_diff, selection_cv
+from nas.validation.validator import DeadlineReached, Job, Validator
 
 __all__ = [
-    "BASELINES",
-    "CACHE_DIR",
-    "Corr",
-    "DeadlineReached",
-    "JsonlCache",
-    "Setup",
-    "Validator",
-    "analyse",
-    "ground_truth",
-    "gt_seeds",
-    "bootstrap_corr",
-    "machine_info",
-    "mean_rank",
-    "paired_tau_diff",
-    "report_markdown",
-    "sample_archs",
-    "selection_cv",
-    "train_key",
-    "write_scatter",
+    "BASELINES", "PILOT_NAME", "PROXY_CACHE_NAME", "PROXY_INPUTS", "Corr", "DeadlineReached", "Job", "JsonlCache",
+    "ProxyScores", "Setup", "Validator", "analyse", "bootstrap_corr", "ground_truth", "gt_seeds", "kendall_tau",
+    "load_pilot", "mean_rank", "paired_tau_diff", "recommend", "report_markdown", "run_pilot", "sample_archs",
+    "save_pilot", "selection_cv", "train_key", "write_scatter",
 ]

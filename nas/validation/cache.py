@@ -1,15 +1,27 @@
-"""The JSON-lines caches of :mod:`nas.validation`: :class:`JsonlCache`, the training-cache key
-(:func:`train_key`) and the record-key helpers of the training and proxy caches."""
+"""The JSON-lines caches of :mod:`nas.validation`: :class:`JsonlCache`, the keys of the training cache
+(:func:`train_key`, :func:`train_record_key`) and of the proxy cache (:func:`proxy_key`,
+:func:`proxy_record_key`), and the date stamp of every record (:func:`timestamp`).
+
+The keys are canonical JSON (sorted keys, no spaces): changing them orphans every cached training.
+"""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-CACHE_DIR = Path("runs/proxy-validation")
-TRAIN_CACHE = CACHE_DIR / "train_cache.jsonl"
+__all__ = ["PROXY_CACHE_NAME", "JsonlCache", "proxy_key", "proxy_record_key", "timestamp", "train_key",
+           "train_record_key"]
+
+#: The proxy cache's file name, beside the training cache.
 PROXY_CACHE_NAME = "proxy_cache.jsonl"
+
+
+def timestamp() -> str:
+    """Local time with its UTC offset, to the second (ISO 8601): the date of records and reports."""
+    return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 def train_key(arch_key: str, data_id: Mapping[str, Any], recipe: Mapping[str, Any], epochs: int, seed: int) -> str:
@@ -18,20 +30,28 @@ def train_key(arch_key: str, data_id: Mapping[str, Any], recipe: Mapping[str, An
                        "epochs": int(epochs), "seed": int(seed)}, sort_keys=True, separators=(",", ":"))
 
 
-def _train_record_key(r: Mapping[str, Any]) -> str:
-    return train_key(r["arch_key"], r["data"], r["recipe"], r["epochs"], r["seed"])
+def train_record_key(record: Mapping[str, Any]) -> str:
+    """:func:`train_key` of a training-cache record (KeyError if it lacks a part)."""
+    return train_key(record["arch_key"], record["data"], record["recipe"], record["epochs"], record["seed"])
 
 
-def _proxy_record_key(r: Mapping[str, Any]) -> str:
-    return json.dumps({"arch_key": r["arch_key"], "proxy": r["proxy"], "batch": r["batch"]},
-                      sort_keys=True, separators=(",", ":"))
+def proxy_key(arch_key: str, proxy: str, batch: Mapping[str, Any]) -> str:
+    """The lookup key of one proxy value: the arch, the proxy's name and the identity of the batch it was
+    scored on (canonical JSON)."""
+    return json.dumps({"arch_key": arch_key, "proxy": proxy, "batch": batch}, sort_keys=True, separators=(",", ":"))
+
+
+def proxy_record_key(record: Mapping[str, Any]) -> str:
+    """:func:`proxy_key` of a proxy-cache record (KeyError if it lacks a part)."""
+    return proxy_key(record["arch_key"], record["proxy"], record["batch"])
 
 
 class JsonlCache:
     """An append-only JSON-lines file indexed by ``key_fn(record)``; the last record of a key wins.
 
     Lines that do not parse (e.g. a write cut short by a crash) are skipped and counted in ``bad_lines``.
-    :meth:`append` writes one line, flushes and fsyncs, so a crash loses at most the record being written.
+    :meth:`append` writes one line, flushes and fsyncs, so a crash loses at most the record being written;
+    several processes may append to the same file.
     """
 
     def __init__(self, path: str | Path, key_fn: Callable[[Mapping[str, Any]], str]) -> None:
@@ -42,6 +62,7 @@ class JsonlCache:
         self.reload()
 
     def reload(self) -> None:
+        """Read the file again (records other processes appended become visible)."""
         self.records, self.bad_lines = {}, 0
         if not self.path.exists():
             return
@@ -61,10 +82,11 @@ class JsonlCache:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.records.values())
 
     def append(self, record: Mapping[str, Any]) -> None:
+        """Append ``record`` as one line (starting a fresh line after a torn one), flush and fsync."""
         key = self.key_fn(record)
         line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,18 +1,18 @@
-"""The report of :mod:`nas.validation`: Markdown (:func:`report_markdown` and its verdict lines),
-scatter plots, appending to a benchmarks file, the pilot file, and the number formatting helpers."""
+"""The report of :mod:`nas.validation`: Markdown (:func:`report_markdown`, section by section, with its
+verdict lines) and the scatter plots (:func:`write_scatter`)."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from nas.validation.analysis import BUDGET_TAU
-from nas.validation.validator import BASELINES
+from nas.markdown import table
+from nas.validation.proxy_scores import BASELINES
+from nas.validation.recommend import BUDGET_TAU
 
-PILOT_NAME = "pilot.json"
+__all__ = ["report_markdown", "write_scatter"]
 
 
 def _f(x: float | None, digits: int = 2) -> str:
@@ -53,25 +53,41 @@ def _recipe_text(a: Mapping[str, Any]) -> str:
 
 
 def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: Mapping[str, Any] | None = None) -> str:
-    """The report as Markdown (also fine as plain text on a terminal). Every number comes from ``a``."""
-    m = a["machine"]
-    main = a["main"]
-    E, M = a["epochs"], a["multiplier"]
-    partial = (main["trained"] + main["failed_trainings"] < a["n_requested"]
-               or len(a["noise"]["names"]) < a["noise_requested"]
-               or len(a["budget"]["names"]) < a["budget_requested"] or main.get("proxy_missing", 0) > 0)
-    title = f"## Proxy validation: {a['space']}, {_ep(E)}" + (" — PARTIAL" if partial else "")
-    L = [title, ""]
+    """The report as Markdown (also fine as plain text on a terminal). Every number comes from ``a``
+    (:func:`nas.validation.analysis.analyse`); ``command`` and ``pilot`` (:func:`nas.validation.pilot.load_pilot`)
+    are quoted if given."""
+    E = a["epochs"]
+    partial = _partial_line(a)
+    L = [f"## Proxy validation: {a['space']}, {_ep(E)}" + (" — PARTIAL" if partial else ""), ""]
     if partial:
-        L += [f"**Partial result**: main {main['trained']}/{a['n_requested']} archs trained"
-              f"{', ' + str(main['proxy_missing']) + ' proxy values missing' if main.get('proxy_missing') else ''}; "
-              f"noise {len(a['noise']['names'])}/{a['noise_requested']} pairs; budget "
-              f"{len(a['budget']['names'])}/{a['budget_requested']} pairs. Rerun the same command to continue "
-              "(every finished training is cached).", ""]
-    if command:
-        L += [f"- Command: `{command}`"]
-    d = a["data_id"]
+        L += [partial, ""]
+    L += _setup_lines(a, command, pilot)
+    L.append("")
+    L += _noise_section(a) + [""] + _budget_section(a) + [""] + _accuracy_section(a) + [""] + _proxy_section(a)
+    L.append("")
+    return "\n".join(L)
+
+
+def _partial_line(a: Mapping[str, Any]) -> str | None:
+    """What is missing, if any part has fewer results than requested."""
+    main, noise, budget = a["main"], a["noise"], a["budget"]
+    if not (main["trained"] + main["failed_trainings"] < a["n_requested"]
+            or len(noise["names"]) < a["noise_requested"]
+            or len(budget["names"]) < a["budget_requested"] or main.get("proxy_missing", 0) > 0):
+        return None
+    return (f"**Partial result**: main {main['trained']}/{a['n_requested']} archs trained"
+            f"{', ' + str(main['proxy_missing']) + ' proxy values missing' if main.get('proxy_missing') else ''}; "
+            f"noise {len(noise['names'])}/{a['noise_requested']} pairs; budget "
+            f"{len(budget['names'])}/{a['budget_requested']} pairs. Rerun the same command to continue "
+            "(every finished training is cached).")
+
+
+def _setup_lines(a: Mapping[str, Any], command: str | None, pilot: Mapping[str, Any] | None) -> list[str]:
+    """The bullet list: command, date, machine, data, budget, recipe, proxies, cost, pilot."""
+    m, d = a["machine"], a["data_id"]
+    E, M = a["epochs"], a["multiplier"]
     size = lambda k, img: f"{a.get(img)}" if a.get(img) else str(d[k])  # noqa: E731
+    L = [f"- Command: `{command}`"] if command else []
     L += [
         f"- Date: {a['date']}",
         f"- Machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}, {m['threads']} threads",
@@ -91,71 +107,76 @@ def report_markdown(a: Mapping[str, Any], *, command: str | None = None, pilot: 
         L.append(f"- Training cost here: median {_f(es['median'], 0)} s per epoch per arch "
                  f"(range {_f(es['min'], 0)}–{_f(es['max'], 0)} s over {es['count']} trainings)")
     if pilot:
-        rows = pilot["rows"]
-        parts = ", ".join(f"{k} ({rows[k]['macs'] / 1e6:.1f} M MACs, {rows[k]['params'] / 1e6:.2f} M params) "
-                          f"{rows[k]['s_per_step'] * 1e3:.0f} ms/step ≈ {rows[k]['s_per_epoch']:.0f} s/epoch"
-                          for k in ("small", "median", "large") if k in rows)
-        L.append(f"- Pilot ({pilot['date']}, batch {next(iter(rows.values()))['batch_size']}, "
-                 f"{next(iter(rows.values()))['train_images']} images, smallest/median/largest MACs of the first "
-                 f"{pilot['archs_considered']} archs): {parts}")
-    L.append("")
+        L.append(_pilot_line(pilot))
+    return L
 
+
+def _pilot_line(pilot: Mapping[str, Any]) -> str:
+    rows = pilot["rows"]
+    parts = ", ".join(f"{k} ({rows[k]['macs'] / 1e6:.1f} M MACs, {rows[k]['params'] / 1e6:.2f} M params) "
+                      f"{rows[k]['s_per_step'] * 1e3:.0f} ms/step ≈ {rows[k]['s_per_epoch']:.0f} s/epoch"
+                      for k in ("small", "median", "large") if k in rows)
+    first = next(iter(rows.values()))
+    return (f"- Pilot ({pilot['date']}, batch {first['batch_size']}, {first['train_images']} images, "
+            f"smallest/median/largest MACs of the first {pilot['archs_considered']} archs): {parts}")
+
+
+def _noise_section(a: Mapping[str, Any]) -> list[str]:
     nb = a["noise"]
-    L += ["### (a) Noise ceiling: two training seeds", ""]
-    if nb["names"]:
-        L.append(f"τ = {_corr_text(nb['corr'])}, ρ = {_corr_text(nb['corr'], 'ρ')} on {len(nb['names'])} archs "
-                 f"(seed {a['seed']} vs {a['noise_seed']}, {_ep(E)}); mean |Δ top-1| between seeds "
-                 f"{_pct(nb['mean_abs_diff'])}, max {_pct(nb['max_abs_diff'])}.")
-    else:
-        L.append("Not run yet.")
-    L.append("")
-    bb = a["budget"]
-    L += [f"### (b) Budget stability: {E} vs {M * E} epochs", ""]
-    if bb["names"]:
-        t = bb["corr"]["tau"]
-        if not math.isfinite(t):
-            verdict = "too few archs (or all tied) for a correlation yet"
-        else:
-            verdict = (("meets" if t >= BUDGET_TAU else "does NOT meet")
-                       + f" the ≥ {BUDGET_TAU} requirement (point estimate)")
-        L.append(f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
-                 f"(ground truth at {_ep(E)}, {_gt_text(a)}, vs one training at {M * E}): "
-                 f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
-                 f"{_pct(float(np.mean(bb['long'])))} at {M * E}.")
-    else:
-        L.append("Not run yet.")
-    L.append("")
+    L = ["### (a) Noise ceiling: two training seeds", ""]
+    if not nb["names"]:
+        return L + ["Not run yet."]
+    return L + [f"τ = {_corr_text(nb['corr'])}, ρ = {_corr_text(nb['corr'], 'ρ')} on {len(nb['names'])} archs "
+                f"(seed {a['seed']} vs {a['noise_seed']}, {_ep(a['epochs'])}); mean |Δ top-1| between seeds "
+                f"{_pct(nb['mean_abs_diff'])}, max {_pct(nb['max_abs_diff'])}."]
 
-    L += [f"### (c) Accuracy of the {main['trained']} archs at {_ep(E)} ({_gt_text(a)})", ""]
+
+def _budget_section(a: Mapping[str, Any]) -> list[str]:
+    bb, E, M = a["budget"], a["epochs"], a["multiplier"]
+    L = [f"### (b) Budget stability: {E} vs {M * E} epochs", ""]
+    if not bb["names"]:
+        return L + ["Not run yet."]
+    t = bb["corr"]["tau"]
+    if not math.isfinite(t):
+        verdict = "too few archs (or all tied) for a correlation yet"
+    else:
+        verdict = (("meets" if t >= BUDGET_TAU else "does NOT meet")
+                   + f" the ≥ {BUDGET_TAU} requirement (point estimate)")
+    return L + [f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
+                f"(ground truth at {_ep(E)}, {_gt_text(a)}, vs one training at {M * E}): "
+                f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
+                f"{_pct(float(np.mean(bb['long'])))} at {M * E}."]
+
+
+def _accuracy_section(a: Mapping[str, Any]) -> list[str]:
+    main, nb = a["main"], a["noise"]
+    L = [f"### (c) Accuracy of the {main['trained']} archs at {_ep(a['epochs'])} ({_gt_text(a)})", ""]
     sp = main.get("spread")
-    if sp:
-        L.append(f"top-1 min {_pct(sp['min'])}, median {_pct(sp['median'])}, max {_pct(sp['max'])}; std "
-                 f"{_pct(sp['std'])}, IQR {_pct(sp['iqr'])}"
-                 + (f"; failed trainings {main['failed_trainings']}" if main["failed_trainings"] else "")
-                 + (f". Seed noise (mean |Δ| {_pct(nb['mean_abs_diff'])}) is "
-                    f"{nb['mean_abs_diff'] / sp['std']:.2f}× the spread across archs (std)."
-                    if nb["names"] and sp["std"] > 0 else "."))
-    else:
-        L.append("No arch trained yet.")
-    L.append("")
+    if not sp:
+        return L + ["No arch trained yet."]
+    return L + [f"top-1 min {_pct(sp['min'])}, median {_pct(sp['median'])}, max {_pct(sp['max'])}; std "
+                f"{_pct(sp['std'])}, IQR {_pct(sp['iqr'])}"
+                + (f"; failed trainings {main['failed_trainings']}" if main["failed_trainings"] else "")
+                + (f". Seed noise (mean |Δ| {_pct(nb['mean_abs_diff'])}) is "
+                   f"{nb['mean_abs_diff'] / sp['std']:.2f}× the spread across archs (std)."
+                   if nb["names"] and sp["std"] > 0 else ".")]
 
-    L += [f"### (d) Proxies vs trained top-1 ({main['trained']} archs)", ""]
-    rows = a["rows"]
-    if rows and main["trained"] >= 3:
-        L += ["| proxy | n | Kendall τ [95% CI] | Spearman ρ [95% CI] | τ − τ(params) [95% CI] | failed | cost/arch (s) |",
-              "|---|---|---|---|---|---|---|"]
-        for r in rows:
-            label = r["name"] if r["kind"] == "proxy" else f"{r['name']} ({r['kind']})"
-            diff = "(baseline)" if r["name"] == "params" else _ci(*r["diff_params"])
-            cost = "–" if r["cost"] is None else (f"{r['cost']:.3f}" if r["cost"] < 10 else f"{r['cost']:.1f}")
-            L.append(f"| {label} | {r['corr']['n']} | {_corr_text(r['corr'])} | {_corr_text(r['corr'], 'ρ')} | "
-                     f"{diff} | {r['failed']} | {cost} |")
-        L.append("")
-        L += _verdict_lines(a)
-    else:
-        L.append("Fewer than 3 archs trained: no correlations yet.")
-    L.append("")
-    return "\n".join(L)
+
+def _proxy_section(a: Mapping[str, Any]) -> list[str]:
+    main, rows = a["main"], a["rows"]
+    L = [f"### (d) Proxies vs trained top-1 ({main['trained']} archs)", ""]
+    if not (rows and main["trained"] >= 3):
+        return L + ["Fewer than 3 archs trained: no correlations yet."]
+    header = ["proxy", "n", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "τ − τ(params) [95% CI]", "failed",
+              "cost/arch (s)"]
+    cells = []
+    for r in rows:
+        label = r["name"] if r["kind"] == "proxy" else f"{r['name']} ({r['kind']})"
+        diff = "(baseline)" if r["name"] == "params" else _ci(*r["diff_params"])
+        cost = "–" if r["cost"] is None else (f"{r['cost']:.3f}" if r["cost"] < 10 else f"{r['cost']:.1f}")
+        cells.append([label, r["corr"]["n"], _corr_text(r["corr"]), _corr_text(r["corr"], "ρ"), diff, r["failed"],
+                      cost])
+    return L + [table(header, cells), ""] + _verdict_lines(a)
 
 
 def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
@@ -232,18 +253,3 @@ def write_scatter(a: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
-
-
-def load_pilot(cache_dir: str | Path) -> dict[str, Any] | None:
-    p = Path(cache_dir) / PILOT_NAME
-    try:
-        return json.loads(p.read_text()) if p.exists() else None
-    except ValueError:
-        return None
-
-
-def save_pilot(cache_dir: str | Path, pilot: Mapping[str, Any]) -> Path:
-    p = Path(cache_dir) / PILOT_NAME
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(pilot, indent=2) + "\n")
-    return p

@@ -1,14 +1,19 @@
-"""What fixes a training of :mod:`nas.validation` apart from its epochs and seed: :class:`Setup`
-(the data and the recipe) and its constants."""
+"""What fixes a training of :mod:`nas.validation` apart from its epochs and seed: :class:`Setup` (the data,
+and the recipe as one :class:`nas.train.config.TrainConfig`)."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from nas.train.config import TrainConfig
+
+__all__ = ["SUBSET_SEED", "Setup"]
 
 _FULL = "all"
 _NATIVE = "native"
-_SUBSET_SEED = 0  # the train subset (if any) is fixed; the training seed only changes init and order
+#: The train/test subsets (if any) are fixed; the training seed only changes initialisation and data order.
+SUBSET_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -16,41 +21,31 @@ class Setup:
     """What fixes a training apart from its epochs and seed: the data and the recipe.
 
     ``train_size``/``test_size`` None mean the whole split, ``resolution`` None the dataset's native
-    side. ``lr``/``weight_decay`` None take :class:`nas.train.TrainConfig`'s per-optimizer defaults
-    (resolved in :meth:`recipe`, so the cache records the actual values).
+    side. ``training`` is the recipe (:meth:`TrainConfig.recipe`, lr and weight decay resolved, is what the
+    cache records) and its ``num_threads`` the intra-op threads of training and proxy scoring; its epochs
+    and seed are set per training, and the trainings run on the CPU whatever its ``device``.
+    ``channels_last``: train with NHWC weights (~1.8x faster on CPU here; numerics at float-rounding level).
     """
 
     data: str = "fashion-mnist"
     train_size: int | None = None
     test_size: int | None = None
     resolution: int | None = None
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float | None = None
-    weight_decay: float | None = None
-    schedule: str = "cosine"
-    warmup_fraction: float = 0.05
-    label_smoothing: float = 0.1
-    bn_recalibration_batches: int = 16
-    threads: int | None = None
-    channels_last: bool = True  # NHWC weights: ~1.8x faster on CPU here; numerics at float-rounding level
+    training: TrainConfig = field(default_factory=TrainConfig)
+    channels_last: bool = True
 
-    def train_config(self, epochs: int, seed: int) -> Any:
-        from nas.train import TrainConfig
+    @property
+    def threads(self) -> int | None:
+        """Intra-op threads of training and proxy scoring (None: torch's default)."""
+        return self.training.num_threads
 
-        return TrainConfig(
-            epochs=epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
-            weight_decay=self.weight_decay, schedule=self.schedule, warmup_fraction=self.warmup_fraction,
-            label_smoothing=self.label_smoothing, bn_recalibration_batches=self.bn_recalibration_batches,
-            seed=seed, num_threads=self.threads, device="cpu",
-        )
+    def train_config(self, epochs: int, seed: int) -> TrainConfig:
+        """The recipe for one training of ``epochs`` epochs with training seed ``seed``, on the CPU."""
+        return dataclasses.replace(self.training, epochs=epochs, seed=seed, device="cpu")
 
     def recipe(self) -> dict[str, Any]:
-        """The TrainConfig as a dict without epochs, seed, threads and device (they are not the recipe)."""
-        cfg = dataclasses.asdict(self.train_config(1, 0))
-        for k in ("epochs", "seed", "num_threads", "device"):
-            cfg.pop(k)
-        return cfg
+        """The recipe part of a cache key: :meth:`TrainConfig.recipe` (no epochs, seed, threads or device)."""
+        return self.training.recipe()
 
     def data_id(self) -> dict[str, Any]:
         """The data part of a cache key: dataset identity, requested sizes and resolution."""
@@ -68,5 +63,18 @@ class Setup:
             "train_size": self.train_size if self.train_size is not None else _FULL,
             "test_size": self.test_size if self.test_size is not None else _FULL,
             "resolution": self.resolution if self.resolution is not None else _NATIVE,
-            "subset_seed": _SUBSET_SEED,
+            "subset_seed": SUBSET_SEED,
         }
+
+    def load_data(self) -> Any:
+        """The :class:`nas.data.DatasetSplits` of this setup (subsets drawn with :data:`SUBSET_SEED`)."""
+        from nas.data import load_dataset
+
+        return load_dataset(self.data, resolution=self.resolution, train_size=self.train_size,
+                            test_size=self.test_size, seed=SUBSET_SEED)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat description for reports: the data settings, the recipe, threads and memory layout."""
+        return {"data": self.data, "train_size": self.train_size, "test_size": self.test_size,
+                "resolution": self.resolution, **self.recipe(), "threads": self.threads,
+                "channels_last": self.channels_last}

@@ -10,6 +10,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+__all__ = ["Corr", "bootstrap_corr", "kendall_tau", "mean_rank", "paired_tau_diff", "selection_cv"]
+
 
 @dataclass(frozen=True)
 class Corr:
@@ -27,7 +29,8 @@ class Corr:
         return dataclasses.asdict(self)
 
 
-def _tau(x: np.ndarray, y: np.ndarray) -> float:
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall τ-b of ``x`` vs ``y`` (NaN where undefined, e.g. all ties)."""
     from scipy.stats import kendalltau
 
     return float(kendalltau(x, y).statistic)  # tau-b
@@ -61,9 +64,9 @@ def bootstrap_corr(x: Sequence[float], y: Sequence[float], *, n_boot: int = 2000
         return Corr(n, *(math.nan,) * 6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant resamples: scipy warns and returns NaN, dropped below
-        tau, rho = _tau(x, y), _rho(x, y)
+        tau, rho = kendall_tau(x, y), _rho(x, y)
         idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-        taus = np.array([_tau(x[i], y[i]) for i in idx])
+        taus = np.array([kendall_tau(x[i], y[i]) for i in idx])
         rhos = np.array([_rho(x[i], y[i]) for i in idx])
     return Corr(n, tau, *_percentile_ci(taus, level), rho, *_percentile_ci(rhos, level))
 
@@ -79,9 +82,9 @@ def paired_tau_diff(a: Sequence[float], b: Sequence[float], y: Sequence[float], 
         return math.nan, math.nan, math.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        point = _tau(a, y) - _tau(b, y)
+        point = kendall_tau(a, y) - kendall_tau(b, y)
         idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-        diffs = np.array([_tau(a[i], y[i]) - _tau(b[i], y[i]) for i in idx])
+        diffs = np.array([kendall_tau(a[i], y[i]) - kendall_tau(b[i], y[i]) for i in idx])
     return (point, *_percentile_ci(diffs, level))
 
 
@@ -120,13 +123,13 @@ def selection_cv(values: Mapping[str, Sequence[float]], y: Sequence[float], cand
         for _ in range(splits):
             perm = rng.permutation(n)
             a, b = perm[: n // 2], perm[n // 2:]
-            taus = [(_tau(score(c, a), y[a]), c) for c in candidates]
+            taus = [(kendall_tau(score(c, a), y[a]), c) for c in candidates]
             taus = [(t, c) for t, c in taus if math.isfinite(t)]
             if not taus:
                 continue
             best = max(taus, key=lambda tc: tc[0])[1]
             chosen[best] = chosen.get(best, 0) + 1
-            t_b, t_base = _tau(score(best, b), y[b]), _tau(score(baseline, b), y[b])
+            t_b, t_base = kendall_tau(score(best, b), y[b]), kendall_tau(score(baseline, b), y[b])
             if math.isfinite(t_b) and math.isfinite(t_base):
                 held.append(t_b)
                 base.append(t_base)

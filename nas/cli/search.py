@@ -1,0 +1,107 @@
+"""``nas search``: search a space for networks that meet a latency target, export the Pareto-best as BlockArgs
+YAML, draw the report, and print where everything is.
+
+    nas search --latency-target 20ms
+    nas search --latency-target 5ms --space mobile_32px --trials 200 --latency lut:lut.json --proxy synflow
+
+Running the same command again resumes the same study (its name is derived from the options).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nas.cli.common import CliError, latency_arg, non_negative_float, positive_int
+from nas.cli.specs import latency_method, proxy_spec
+
+__all__ = ["add_parser", "run"]
+
+NAME = "search"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(NAME, help="search a space; export the Pareto-best networks as YAML",
+                       description="Hardware-aware architecture search: maximize an accuracy proxy, meet a latency "
+                                   "target measured on this device. Resumable: rerun to continue.")
+    p.add_argument("--latency-target", required=True, type=latency_arg, metavar="TIME",
+                   help="latency budget per image, with a unit: 20ms, 0.02s or 20000us")
+    p.add_argument("--space", default="mnasnet", help="a bundled space (mnasnet, mobile_32px, tiny_32px, "
+                   "efficientnet_b0, mobilenet_v3) or a search space YAML (default: %(default)s)")
+    p.add_argument("--trials", type=positive_int, default=50, help="finished trials to reach (default: %(default)s)")
+    p.add_argument("--timeout", type=non_negative_float, default=None, metavar="S",
+                   help="stop after this many seconds")
+    p.add_argument("--sampler", default="tpe", help="tpe, nsga2, gp or random (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="sampler and proxy seed (default: %(default)s)")
+    p.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///<out>/<study>/study.db; "
+                                                   "postgresql://… for many workers)")
+    p.add_argument("--study-name", default=None, help="default: derived from the options")
+    p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
+                   help="'measure' (default) or 'lut:FILE.json'")
+    p.add_argument("--proxy", type=proxy_spec, default=None, metavar="PROXY",
+                   help="accuracy proxy: a zero-cost proxy name or train:epochs=N (default: naswot)")
+    p.add_argument("--data", default=None, help="dataset for the proxy: fashion-mnist, cifar10:DIR, folder:DIR, …")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
+    p.add_argument("--objective", default="pareto", help="pareto (Pareto front under a hard latency constraint) or "
+                                                         "mnasnet (MnasNet's soft reward ACC·(LAT/T)^-0.07)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="worker processes on this machine (needs --storage postgresql://…); the same command on "
+                        "other machines joins the study")
+    p.add_argument("--top-k", type=positive_int, default=5, help="networks exported when there is no front")
+    p.add_argument("--out", default="runs", help="where runs/<study>/ goes (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run, prog=p.prog)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~nas.search.SearchConfig` of parsed flags, checked: raises :class:`CliError` (one line)
+    for anything that cannot work, before anything is written."""
+    from nas.data import parse_spec
+    from nas.device import resolve_device
+    from nas.search import ProxySpec, SearchConfig
+    from nas.space import load_space
+
+    from nas import search_spaces
+
+    if search_spaces.path(args.space) is None and not Path(args.space).is_file():
+        raise CliError(f"{args.space}: no such search space file (bundled: {', '.join(search_spaces.names())})")
+    if args.latency.table is not None and not args.latency.table.is_file():
+        raise CliError(f"{args.latency.table}: no such latency table (build one with `nas build-lut`)")
+    try:
+        config = SearchConfig(latency_target_ms=args.latency_target, space=args.space, trials=args.trials,
+                              timeout=args.timeout, sampler=args.sampler, seed=args.seed, storage=args.storage,
+                              study_name=args.study_name, latency=args.latency, proxy=args.proxy or ProxySpec(),
+                              data=args.data, device=args.device, threads=args.threads, objective=args.objective,
+                              out=args.out, top_k=args.top_k, workers=args.workers, progress=not args.no_progress,
+                              command=["nas", NAME, *args.argv])
+        config.validate()
+        if args.data is not None:
+            parse_spec(args.data)
+        resolve_device(args.device)
+        load_space(args.space)
+    except ValueError as exc:  # SpaceError, ArchError, DataError and friends are ValueErrors
+        raise CliError(exc) from None
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.report import write_report
+    from nas.search import export_pareto, run_search
+
+    config = config_from_args(args)
+    try:
+        result = run_search(config)
+    except ValueError as exc:
+        raise CliError(exc) from None
+    exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k)
+    for path in write_report(result.study, result.run_dir, config.latency_target_ms):
+        print(f"report:    {path}")
+    name = result.study.study_name
+    if result.interrupted:
+        print(f"interrupted: rerun the same command to resume study {name!r}")
+    print(f"study:     {result.storage} (study {name!r})")
+    print(f"run:       {result.run_dir}/ (run.json, trials/, pareto/, pareto.yaml, artifacts/)")
+    print(f"dashboard: nas dashboard {result.run_dir}")
+    return 130 if result.interrupted else 0

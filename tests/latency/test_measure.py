@@ -1,0 +1,189 @@
+"""Tests for nas.latency.measure. No wall-clock assertions: never a latency value or a time."""
+import datetime
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from nas.device import device_info, resolve_device
+from nas.latency import LatencyResult, measure_latency, repeatability
+
+FAST = dict(repeats=3, min_run_time=0.01, warmup=2)
+
+
+def tiny(in_ch=3):
+    return nn.Sequential(
+        nn.Conv2d(in_ch, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 4),
+    )
+
+
+@pytest.fixture(scope="module")
+def result():
+    torch.manual_seed(0)
+    return measure_latency(tiny(), 32, batch_size=2, device="cpu", threads=1, **FAST)
+
+
+def test_fields_populated_and_consistent(result):
+    assert isinstance(result, LatencyResult)
+    assert len(result.samples_ms) == 3
+    assert all(s > 0 and math.isfinite(s) for s in result.samples_ms)
+    assert result.median_ms > 0 and math.isfinite(result.median_ms)
+    assert result.iqr_ms >= 0
+    assert result.threads == 1
+    assert result.torch_version == torch.__version__
+    assert result.device_type == "cpu"
+    assert isinstance(result.device, str) and result.device
+    assert (result.batch_size, result.resolution, result.in_channels) == (2, 32, 3)
+    assert result.channels_last is False
+    assert result.method == "measure"
+    date = datetime.datetime.fromisoformat(result.date)
+    assert date.utcoffset() == datetime.timedelta(0)
+    assert result.cv >= 0 and math.isfinite(result.cv)
+
+
+def test_dict_round_trip(result):
+    d = result.to_dict()
+    assert LatencyResult.from_dict(d) == result
+    assert LatencyResult.from_dict(json.loads(json.dumps(d))) == result
+
+
+def test_from_dict_rejects_missing_and_unknown_keys(result):
+    d = result.to_dict()
+    del d["median_ms"]
+    with pytest.raises(ValueError, match="median_ms"):
+        LatencyResult.from_dict(d)
+    with pytest.raises(ValueError, match="bogus"):
+        LatencyResult.from_dict({**result.to_dict(), "bogus": 1})
+
+
+def test_cv_needs_two_samples(result):
+    d = {**result.to_dict(), "samples_ms": [1.0]}
+    assert math.isnan(LatencyResult.from_dict(d).cv)
+    d = {**result.to_dict(), "samples_ms": [1.0, 1.0, 1.0]}
+    assert LatencyResult.from_dict(d).cv == 0.0
+
+
+def test_training_mode_restored_and_eval_inference_while_measuring():
+    model = tiny()
+    seen = []
+    model[1].register_forward_hook(lambda m, i, o: seen.append((m.training, torch.is_inference_mode_enabled())))
+    model.train()
+    measure_latency(model, 16, device="cpu", threads=1, **FAST)
+    assert model.training and all(m.training for m in model.modules())
+    assert seen and all(s == (False, True) for s in seen)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_mixed_training_modes_restored_exactly():
+    model = tiny().train()
+    model[1].eval()  # e.g. a frozen BatchNorm
+    before = [m.training for m in model.modules()]
+    measure_latency(model, 16, device="cpu", threads=1, **FAST)
+    assert [m.training for m in model.modules()] == before
+    model.eval()
+    measure_latency(model, 16, device="cpu", threads=1, **FAST)
+    assert not any(m.training for m in model.modules())
+
+
+def test_thread_count_restored_and_recorded():
+    before = torch.get_num_threads()
+    r = measure_latency(tiny(), 16, device="cpu", threads=1, **FAST)
+    assert r.threads == 1
+    assert torch.get_num_threads() == before
+    r = measure_latency(tiny(), 16, device="cpu", **FAST)  # threads=None keeps the current count
+    assert r.threads == before
+    assert torch.get_num_threads() == before
+
+
+def test_global_rng_and_weights_untouched():
+    model = tiny()
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    measure_latency(model, 16, device="cpu", threads=1, **FAST)
+    assert torch.equal(torch.get_rng_state(), rng)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, weights[k]), k
+
+
+def test_in_channels_inferred_for_one_channel_model():
+    r = measure_latency(tiny(in_ch=1), 16, device="cpu", threads=1, **FAST)
+    assert r.in_channels == 1
+
+
+def test_in_channels_explicit_and_not_inferable():
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    with pytest.raises(ValueError, match="in_channels"):
+        measure_latency(mlp, 4, device="cpu", **FAST)
+    r = measure_latency(mlp, 4, in_channels=2, device="cpu", threads=1, **FAST)
+    assert r.in_channels == 2
+
+
+def test_channels_last_does_not_touch_callers_model():
+    model = tiny()
+    r = measure_latency(model, 16, device="cpu", threads=1, channels_last=True, **FAST)
+    assert r.channels_last is True
+    assert model[0].weight.is_contiguous()
+    assert model[0].weight.device.type == "cpu"
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "tpu", "", "cpu:0", "cuda0", "mps"])
+def test_unknown_device_raises_one_line(bad):
+    with pytest.raises(ValueError) as ei:
+        measure_latency(tiny(), 16, device=bad, **FAST)
+    assert "\n" not in str(ei.value) and repr(bad) in str(ei.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_unavailable_raises_one_line():
+    for dev in ("cuda", "cuda:0"):
+        with pytest.raises(ValueError) as ei:
+            resolve_device(dev)
+        assert "\n" not in str(ei.value) and "CUDA is not available" in str(ei.value)
+
+
+def test_resolve_device_auto():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device(" CPU ") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(repeats=0), dict(batch_size=0), dict(warmup=-1), dict(threads=0), dict(min_run_time=0.0),
+     dict(min_run_time=float("nan")), dict(in_channels=0)],
+)
+def test_bad_arguments(kw):
+    with pytest.raises(ValueError):
+        measure_latency(tiny(), 16, device="cpu", **{**FAST, **kw})
+
+
+def test_rejects_non_module():
+    with pytest.raises(TypeError):
+        measure_latency(object(), 16, device="cpu", **FAST)
+
+
+def test_device_info_matches_result(result):
+    info = device_info("cpu", threads=1)
+    assert info == {k: getattr(result, k) for k in ("device", "device_type", "torch_version", "threads")}
+    assert device_info("cpu")["threads"] == torch.get_num_threads()
+
+
+def test_repeatability_returns_independent_results():
+    rs = repeatability(tiny(), 16, n=2, device="cpu", threads=1, **FAST)
+    assert len(rs) == 2 and all(isinstance(r, LatencyResult) and len(r.samples_ms) == 3 for r in rs)
+
+
+def test_accepts_an_arch_or_zoo_name():
+    import nas.zoo
+
+    arch = nas.zoo.load("mobilenet_v3_small")
+    for model in (arch, "mobilenet_v3_small"):
+        result = measure_latency(model, 32, device="cpu", **FAST)
+        assert result.in_channels == 3 and result.resolution == 32 and result.median_ms > 0

@@ -1,0 +1,139 @@
+"""The search driver on a tiny space: export, resume, duplicates, failures, objectives, CLI errors.
+
+Latency is replaced by a deterministic function of MACs (no timing in tests); everything else — Optuna,
+SQLite storage, the space, the builder, the proxy — is real.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from optuna.trial import TrialState
+
+import nas
+from nas.search import (MNASNET_W, CandidateError, Evaluator, SearchConfig, SearchResult, export_pareto,
+                        mnasnet_reward, run_search)
+from support import TINY_SEARCH_SPACE as TINY_SPACE
+
+def search(config: SearchConfig, echo: Callable[[str], None] = lambda s: None) -> tuple[SearchResult, list[Path], bool]:
+    """Run the search, then export its front as `nas search` does."""
+    result = run_search(config)
+    files, feasible = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k,
+                                    echo=echo)
+    return result, files, feasible
+
+
+def test_pareto_export_is_feasible_and_non_dominated(search_config, space_file: Path, tmp_path: Path,  # noqa: ANN001
+                                                     fake_latency: list[str]) -> None:
+    result, exported, feasible = search(search_config(space_file, tmp_path, trials=16))
+    study = result.study
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 16
+    assert feasible and exported
+    names = {nas.load_arch(p).name for p in exported}
+    front = [t for t in complete if t.user_attrs["arch_name"] in names]
+    assert len(front) >= len(exported)
+    feasible = [t for t in complete if t.user_attrs["latency_ms"] <= 15.0]
+    for t in front:
+        assert t.user_attrs["latency_ms"] <= 15.0 and t.constraints == {"0": t.user_attrs["latency_ms"] - 15.0}
+        # nobody feasible is at least as good on both objectives and better on one
+        for other in feasible:
+            dominates = (other.values[0] >= t.values[0] and other.values[1] <= t.values[1]
+                         and (other.values[0] > t.values[0] or other.values[1] < t.values[1]))
+            assert not dominates, (t.number, other.number)
+    for path in exported:
+        model = nas.build_model(path)
+        assert sum(p.numel() for p in model.parameters()) > 0
+    listing = (result.run_dir / "pareto.yaml").read_text()
+    assert "feasible: true" in listing and "feasible: false" not in listing
+    assert (result.run_dir / "run.json").is_file()
+    assert len(list((result.run_dir / "trials").glob("*.yaml"))) == 16
+
+
+def test_reference_net_enqueued_first(search_config, space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
+    study = run_search(search_config(space_file, tmp_path, trials=3)).study
+    first = study.trials[0]
+    assert first.user_attrs.get("reference") == "tiny_base"
+    assert sum("reference" in t.user_attrs for t in study.trials) == 1
+
+
+def test_resume_continues_the_trial_count(search_config, space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
+    first = run_search(search_config(space_file, tmp_path, trials=5))
+    assert len(first.study.trials) == 5
+    before = [t.params for t in first.study.trials]
+    second = run_search(search_config(space_file, tmp_path, trials=9))
+    assert second.study.study_name == first.study.study_name
+    numbers = [t.number for t in second.study.trials]
+    assert numbers == list(range(9))
+    # nothing from the first run was lost or re-created
+    assert [t.params for t in second.study.trials[:5]] == before
+
+
+def test_sqlite_study_is_in_wal_mode(search_config, space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
+    """One commit per suggested parameter and attribute must not wait for fsync (see make_storage)."""
+    import sqlite3
+
+    result = run_search(search_config(space_file, tmp_path, trials=3))
+    db = sqlite3.connect(result.run_dir / "study.db")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone() == (3,)
+    finally:
+        db.close()
+
+
+def test_duplicates_are_not_scored_twice(search_config, tmp_path: Path, fake_latency: list[str]) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(TINY_SPACE.replace("expand_ratio: [3, 6]", "expand_ratio: [3]").replace(
+        "filters_scale: [1.0, 2.0]", "filters_scale: [1.0]"))  # 2 × 2 = 4 architectures
+    study = run_search(search_config(path, tmp_path, trials=12)).study
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    keys = [t.user_attrs["arch_key"] for t in complete]
+    assert len(complete) == 12 and len(set(keys)) <= 4
+    assert sorted(fake_latency) == sorted(set(fake_latency)) == sorted(set(keys))
+    duplicates = [t for t in complete if "duplicate_of" in t.user_attrs]
+    assert len(duplicates) == 12 - len(set(keys))
+    for t in duplicates:
+        owner = study.trials[t.user_attrs["duplicate_of"]]
+        assert owner.user_attrs["arch_key"] == t.user_attrs["arch_key"] and owner.values == t.values
+
+
+def test_failing_candidate_becomes_fail_and_search_goes_on(search_config, space_file: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           fake_latency: list[str]) -> None:
+    real = Evaluator.evaluate
+
+    def flaky(self: Evaluator, arch):  # noqa: ANN001
+        if arch.blocks[0].kernel_size == 5:
+            raise CandidateError("out of memory: simulated")
+        return real(self, arch)
+
+    monkeypatch.setattr(Evaluator, "evaluate", flaky)
+    study = run_search(search_config(space_file, tmp_path, trials=12)).study
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert failed and all(t.user_attrs["fail_reason"] == "out of memory: simulated" for t in failed)
+    assert all(t.params["s0_kernel_size"] == 5 for t in failed)
+    assert len(study.trials) == 12 and study.get_trials(states=(TrialState.COMPLETE,))
+
+
+def test_mnasnet_objective_equals_the_formula(search_config, space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
+    study = run_search(search_config(space_file, tmp_path, trials=6, objective="mnasnet")).study
+    assert study.metric_names == ["mnasnet_reward"]
+    for t in study.get_trials(states=(TrialState.COMPLETE,)):
+        a = t.user_attrs
+        expected = a["proxy_value"] * (a["latency_ms"] / 15.0) ** -0.07
+        assert t.value == pytest.approx(expected, rel=1e-12)
+    assert MNASNET_W == -0.07
+    assert mnasnet_reward(0.75, 40.0, 20.0) == pytest.approx(0.75 * 2 ** -0.07)
+
+
+def test_no_feasible_trial_exports_closest_marked_infeasible(search_config, space_file: Path, tmp_path: Path,
+                                                             fake_latency: list[str]) -> None:
+    lines: list[str] = []
+    result, exported, feasible = search(search_config(space_file, tmp_path, trials=5, latency_target_ms=0.001, top_k=3),
+                                        echo=lines.append)
+    assert not feasible and len(exported) == 3
+    assert result.study.best_trials == []
+    assert any("no trial met the 0.001 ms target" in line for line in lines)
+    assert "feasible: false" in (result.run_dir / "pareto.yaml").read_text()

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from validation.helpers import count_trainings, small_setup, write_tiny_space
+
+from nas.validation.setup import Setup
+
+
+@pytest.fixture()
+def space_path(tmp_path: Path) -> Path:
+    return write_tiny_space(tmp_path)
+
+
+@pytest.fixture()
+def setup() -> Setup:
+    return small_setup()
+
+
+@pytest.fixture()
+def count_train(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return count_trainings(monkeypatch)
