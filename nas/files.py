@@ -11,6 +11,7 @@ POSIX and Windows). An interrupted write leaves the previous file and removes it
 """
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -52,12 +53,13 @@ def atomic_write(path: str | Path, content: Content, *, fsync: bool = True) -> P
 
 
 def parse_yaml(text: str, label: str, error: type[Exception] = ValueError) -> Any:
-    """``yaml.safe_load(text)``, with any YAML problem raised as ``error`` with one line:
+    """``yaml.safe_load(text)`` that refuses a mapping with the same key twice (PyYAML keeps the last one
+    silently), with any problem raised as ``error`` with one line:
     ``label: line L, column C: invalid YAML: problem``."""
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -75,3 +77,22 @@ def read_text(path: str | Path, label: str | None = None, error: type[Exception]
         raise error(f"{label}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{label}: cannot read: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _unique_keys_loader() -> Any:
+    """A ``yaml.SafeLoader`` subclass whose mappings refuse a repeated key."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
+                                                            key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader

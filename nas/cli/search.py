@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, non_negative_float, positive_int
+from nas.cli.common import CliError, latency_arg, positive_float, positive_int
 from nas.cli.specs import latency_method, proxy_spec
 
 __all__ = ["add_parser", "run"]
@@ -29,8 +29,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--space", default="mnasnet", help="a bundled space (mnasnet, mobile_32px, tiny_32px, "
                    "efficientnet_b0, mobilenet_v3) or a search space YAML (default: %(default)s)")
     p.add_argument("--trials", type=positive_int, default=50, help="finished trials to reach (default: %(default)s)")
-    p.add_argument("--timeout", type=non_negative_float, default=None, metavar="S",
-                   help="stop after this many seconds")
+    p.add_argument("--timeout", type=positive_float, default=None, metavar="S",
+                   help="stop after this many seconds (rerun the same command to go on)")
     p.add_argument("--sampler", default="tpe", help="tpe, nsga2, gp or random (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="sampler and proxy seed (default: %(default)s)")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///<out>/<study>/study.db; "
@@ -61,6 +61,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from nas.data import parse_spec
     from nas.device import resolve_device
     from nas.search import ProxySpec, SearchConfig
+    from nas.search.study import check_storage
     from nas.space import load_space
 
     from nas import search_spaces
@@ -81,6 +82,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
             parse_spec(args.data)
         resolve_device(args.device)
         load_space(args.space)
+        if args.storage is not None:
+            check_storage(args.storage)
     except ValueError as exc:  # SpaceError, ArchError, DataError and friends are ValueErrors
         raise CliError(exc) from None
     return config
@@ -90,9 +93,13 @@ def run(args: argparse.Namespace) -> int:
     from nas.report import write_report
     from nas.search import export_pareto, run_search
 
+    from nas.search.settings import SettingsMismatch
+
     config = config_from_args(args)
     try:
         result = run_search(config)
+    except SettingsMismatch as exc:
+        raise CliError(f"{exc}: rerun with the settings it was created with, or give another --study-name") from None
     except ValueError as exc:
         raise CliError(exc) from None
     exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k)

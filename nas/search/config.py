@@ -8,6 +8,7 @@ from pathlib import Path
 import optuna
 
 from nas.search.specs import LatencyMethod, ProxySpec
+from nas.space.load import NAME_PATTERN
 
 __all__ = ["OBJECTIVES", "SAMPLERS", "SearchConfig", "SearchResult"]
 
@@ -49,6 +50,11 @@ class SearchConfig:
             raise ValueError(f"unknown objective {self.objective!r}: use one of {', '.join(OBJECTIVES)}")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}: use one of {', '.join(SAMPLERS)}")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
+        if self.study_name is not None and not NAME_PATTERN.fullmatch(self.study_name):
+            raise ValueError(f"study name {self.study_name!r}: use letters, digits, '_', '.' and '-' (it names the "
+                             "run folder)")
         if self.workers > 1 and (self.storage is None or self.storage.startswith("sqlite")):
             raise ValueError("--workers > 1 needs a server database (--storage postgresql://…): "
                              "SQLite is not for parallel workers")

@@ -18,20 +18,25 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.search.config import SearchConfig, SearchResult
-from nas.search.evaluate import CandidateError, Evaluator
+from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
 from nas.search.front import is_feasible
 from nas.search.objective import Objective, counted
 from nas.search.run import write_run_json
+from nas.search.settings import fingerprint
 from nas.search.study import make_sampler, make_storage, open_study
 from nas.space.load import load_space
 
-__all__ = ["Worker", "run_search"]
+__all__ = ["MAX_TRIALS_FACTOR", "Worker", "run_search", "stream_seed", "tally"]
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
+#: A search stops after this many times ``--trials`` trials in all, duplicates included, even if it has fewer
+#: distinct architectures (a sampler that has converged keeps proposing the ones it knows).
+MAX_TRIALS_FACTOR = 10
 
 
 class Progress:
@@ -61,67 +66,96 @@ class Progress:
         self.bar.close()
 
 
-def tally(study: optuna.Study) -> tuple[int, int]:
-    """(counted trials, active trials: RUNNING or WAITING)."""
+def tally(study: optuna.Study) -> tuple[int, int, int]:
+    """(counted trials, trials running somewhere, all trials). A WAITING trial (enqueued, or the retry of a
+    killed worker's trial) is not running anywhere: it is work for the next free worker."""
     trials = study.get_trials(deepcopy=False)
-    return (sum(counted(t) for t in trials),
-            sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials))
+    return sum(counted(t) for t in trials), sum(t.state == TrialState.RUNNING for t in trials), len(trials)
+
+
+def stream_seed(seed: int, worker: int, trials_at_start: int) -> int:
+    """The sampler seed of one process: a function of the search's seed, the worker's index on this machine
+    and how many trials the study held when it started, so that parallel workers and resumed runs each draw
+    their own stream (the same stream twice would propose the same architectures again)."""
+    return int(np.random.SeedSequence([seed, worker, trials_at_start]).generate_state(1)[0])
 
 
 class Worker:
-    """One process's share of a search: its space, evaluator, storage, study and objective."""
+    """One process's share of a search: its space, evaluator, storage, study and objective. ``index`` is the
+    worker's number on this machine (0: the process the command started)."""
 
-    def __init__(self, config: SearchConfig):
+    def __init__(self, config: SearchConfig, index: int = 0):
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are counted on the bar and kept per trial
-        self.config = config
+        self.config, self.index = config, index
         self.space = load_space(config.space)
         self.evaluator = Evaluator(latency=config.latency, proxy=config.proxy, data=config.data,
                                    device=config.device, threads=config.threads, seed=config.seed)
         self.name = config.study_name or config.derived_study_name(self.space.name)
         self.run_dir = Path(config.out) / self.name
-        self.storage_url = config.storage or f"sqlite:///{self.run_dir / 'study.db'}"
-        self.settings = {"space": config.space, "objective": config.objective,
-                         "latency_target_ms": config.latency_target_ms, "sampler": config.sampler,
-                         "seed": config.seed, **self.evaluator.describe()}
+        self.storage_url = config.storage or f"sqlite:///{self.run_dir.resolve() / 'study.db'}"
+        if self.evaluator.table is not None:
+            check_table_covers(self.evaluator.table, self.space, config.latency.table)
+        evaluator = self.evaluator.describe()
+        space_file = Path(config.space)  # recorded absolute, so that export works from any folder
+        self.settings = {"space": str(space_file.resolve()) if space_file.is_file() else config.space,
+                         "objective": config.objective, "latency_target_ms": config.latency_target_ms,
+                         "sampler": config.sampler, "seed": config.seed, **evaluator,
+                         "fingerprint": fingerprint(space=self.space, target_ms=config.latency_target_ms,
+                                                    objective=config.objective, evaluator_settings=evaluator,
+                                                    lut=config.latency.table)}
 
     def open(self) -> optuna.Study:
         from optuna.artifacts import FileSystemArtifactStore
 
         config = self.config
-        (self.run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
+        if self.storage_url == f"sqlite:///{self.run_dir.resolve() / 'study.db'}":
+            self.run_dir.mkdir(parents=True, exist_ok=True)  # the database lives in the run folder
         multi = config.objective == "pareto"
-        self.study = open_study(make_storage(self.storage_url), self.name,
-                                directions=["maximize", "minimize"] if multi else ["maximize"],
-                                sampler=make_sampler(config.sampler, config.seed), space=self.space,
-                                settings=self.settings,
-                                metric_names=[f"proxy:{config.proxy.label}", "latency_ms"] if multi
-                                else ["mnasnet_reward"], latency_target_ms=config.latency_target_ms)
+        storage = make_storage(self.storage_url)
+        try:
+            self.study = self._open(storage, multi)
+        except BaseException:
+            storage.engine.dispose()  # closes the database cleanly (SQLite removes its -wal/-shm files)
+            raise
+        self.study.sampler = make_sampler(config.sampler, stream_seed(config.seed, self.index, len(self.study.trials)))
+        (self.run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
         store = FileSystemArtifactStore(str(self.run_dir / "artifacts"))
         self.objective = Objective(space=self.space, evaluator=self.evaluator, target_ms=config.latency_target_ms,
                                    trials=config.trials, multi=multi, run_dir=self.run_dir, artifact_store=store)
         return self.study
 
+    def _open(self, storage: optuna.storages.BaseStorage, multi: bool) -> optuna.Study:
+        config = self.config
+        return open_study(storage, self.name, directions=["maximize", "minimize"] if multi else ["maximize"],
+                          sampler=make_sampler(config.sampler, config.seed), space=self.space, settings=self.settings,
+                          metric_names=[f"proxy:{config.proxy.label}", "latency_ms"] if multi else ["mnasnet_reward"],
+                          latency_target_ms=config.latency_target_ms)
+
     def loop(self, callbacks: list[Callback], poll: float = 1.0) -> None:
         """Run one trial at a time until the study holds ``config.trials`` counted trials (or time is up).
 
-        While the remaining trials are all running elsewhere, wait — failing trials whose worker stopped
-        sending heartbeats, so that their retries are picked up here.
+        Counted trials are distinct architectures with a result (a duplicate copies its owner's result and does
+        not count). While the remaining trials are all running elsewhere, wait — failing trials whose worker
+        stopped sending heartbeats, so that their retries (WAITING trials) are picked up here. A search whose
+        sampler keeps proposing known architectures stops after ``MAX_TRIALS_FACTOR × trials`` trials in all.
         """
-        deadline = None if self.config.timeout is None else time.monotonic() + self.config.timeout
+        config = self.config
+        deadline = None if config.timeout is None else time.monotonic() + config.timeout
+        wanted = min(config.trials, self.space.size())  # a small space may hold fewer distinct networks
         while deadline is None or time.monotonic() < deadline:
-            done, active = tally(self.study)
-            if done >= self.config.trials:
+            done, running, total = tally(self.study)
+            if done >= wanted or total >= MAX_TRIALS_FACTOR * config.trials:
                 return
-            if done + active >= self.config.trials:
+            if done + running >= wanted:
                 optuna.storages.fail_stale_trials(self.study)
                 time.sleep(poll)
                 continue
             self.study.optimize(self.objective, n_trials=1, catch=(CandidateError,), callbacks=callbacks)
 
 
-def _worker_main(config: SearchConfig) -> None:
+def _worker_main(config: SearchConfig, index: int) -> None:
     """Entry point of an extra worker process (``--workers N``)."""
-    worker = Worker(config)
+    worker = Worker(config, index)
     worker.open()
     try:
         worker.loop([])
@@ -137,11 +171,10 @@ def run_search(config: SearchConfig) -> SearchResult:
     """
     config.validate()
     worker = Worker(config)
-    worker.run_dir.mkdir(parents=True, exist_ok=True)
     study = worker.open()
     write_run_json(worker.run_dir, config, worker.storage_url, worker.name, worker.settings)
     context = multiprocessing.get_context("spawn")
-    others = [context.Process(target=_worker_main, args=(config,), daemon=False) for _ in range(config.workers - 1)]
+    others = [context.Process(target=_worker_main, args=(config, i), daemon=False) for i in range(1, config.workers)]
     for p in others:
         p.start()
     progress = Progress(config, tally(study)[0])

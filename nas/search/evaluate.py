@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -32,9 +33,10 @@ from nas.model.builder import ArchNet
 from nas.model.cost import arch_macs, count_params
 from nas.proxies import compute as compute_proxy
 from nas.search.specs import DEFAULT_PROXY_BATCH, LatencyMethod, ProxySpec
+from nas.space.space import SearchSpace
 from nas.train import TrainConfig, train
 
-__all__ = ["CandidateError", "Evaluator", "Scores"]
+__all__ = ["CandidateError", "Evaluator", "Scores", "check_table_covers"]
 
 
 class CandidateError(RuntimeError):
@@ -189,6 +191,18 @@ class Evaluator:
         return Scores(latency_ms=latency_ms, latency_iqr_ms=iqr_ms, latency_method=self.latency.label,
                       device=self.device, threads=self.threads, params=params, macs=macs, proxy=self.proxy.label,
                       proxy_value=value, proxy_seconds=seconds, extra=extra)
+
+
+def check_table_covers(table: LatencyTable, space: SearchSpace, path: Path | str | None = None) -> None:
+    """Raise ``ValueError`` (one line) unless ``table`` has an entry for every layer ``space`` can produce at its
+    resolution — else every trial would fail on its first missing op."""
+    ops = space.ops()
+    missing = [op.key for op in ops if op.key not in table.entries]
+    if missing:
+        built_for = f"space {table.meta.space!r}" if table.meta.space else "another op list"
+        raise ValueError(f"{path or 'the latency table'}: built for {built_for}, it has no entry for {len(missing)} of "
+                         f"the {len(ops)} layers of space {space.name!r} (e.g. {missing[0]}); build one for this "
+                         f"space with `nas build-lut --space {space.name}`")
 
 
 def _first_line(exc: BaseException) -> str:

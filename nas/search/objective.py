@@ -42,9 +42,12 @@ def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: floa
 
 
 def counted(t: FrozenTrial) -> bool:
-    """A trial that has its result: scored (COMPLETE) or rejected as a candidate (FAIL with a reason).
-    Trials that were killed or interrupted don't count: they are retried or resumed."""
-    return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "fail_reason" in t.user_attrs)
+    """A trial that counts towards ``--trials``: a new architecture scored (COMPLETE) or rejected as a
+    candidate (FAIL with a reason). A duplicate (it copies the result of the trial that owns its architecture)
+    does not count, nor does a trial that was killed or interrupted: it is retried or resumed."""
+    if t.state == TrialState.COMPLETE:
+        return "duplicate_of" not in t.user_attrs
+    return t.state == TrialState.FAIL and "fail_reason" in t.user_attrs
 
 
 def is_surplus(study: optuna.Study, number: int, target: int) -> bool:

@@ -11,15 +11,21 @@ dashboard note and reference nets) and loading.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from typing import Any
 
 import optuna
 
 from nas.markdown import cell
+from nas.search.settings import check_same
+from nas.signals import DeferSigint
 from nas.space.space import SearchSpace
 
-__all__ = ["make_sampler", "make_storage", "open_study", "write_study_note"]
+__all__ = ["CREATED", "check_storage", "make_sampler", "make_storage", "open_study", "write_study_note"]
+
+#: The study user attribute its creator sets last: creation is complete.
+CREATED = "nas_created"
 
 # Heartbeats, metric names and artifacts are marked experimental; they are the documented way, so say it once
 # in this comment rather than on every run.
@@ -76,25 +82,74 @@ def _sqlite_without_fsync_per_commit(engine: Any) -> None:
     engine.dispose()
 
 
+def check_storage(url: str, timeout_s: int = 10) -> None:
+    """Raise ``ValueError`` (one line) unless ``url`` is a storage URL a study can live in and, for a server,
+    the server answers within ``timeout_s`` seconds. Nothing is written."""
+    import sqlalchemy
+
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise ValueError(f"invalid storage URL {url!r}: use sqlite:///FILE.db or postgresql://USER@HOST/DB") from None
+    if parsed.get_backend_name() == "sqlite":
+        return
+    args = {"connect_timeout": timeout_s} if parsed.get_backend_name() == "postgresql" else {}
+    try:
+        engine = sqlalchemy.create_engine(parsed, connect_args=args)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # a missing driver, an unreachable or refusing server
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {first}") from None
+
+
 def open_study(storage: optuna.storages.BaseStorage, name: str, *, directions: list[str], sampler: Any,
                space: SearchSpace, settings: dict[str, Any], metric_names: list[str],
                latency_target_ms: float) -> optuna.Study:
     """Create the study — and then, as its only creator, record its settings and enqueue the reference nets —
-    or load it. Raises ``ValueError`` (one line) when a study of that name exists with other objectives."""
-    try:
-        study = optuna.create_study(storage=storage, study_name=name, directions=directions, sampler=sampler)
-    except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(storage=storage, study_name=name, sampler=sampler)
-        if [d.name.lower() for d in study.directions] != directions:
-            raise ValueError(f"study {name!r} exists with other objectives; pick another --study-name") from None
-        return study
+    or load it and check that it was created with the same settings (``settings["fingerprint"]``).
+
+    Creation is all or nothing: Ctrl-C during it is held back until it is complete (then delivered as usual),
+    and the last step marks the study complete; a study found unmarked (its creator was killed half-way) is
+    completed by whoever loads it next. Raises ``ValueError`` (one line) when a study of that name exists with
+    other objectives, :class:`~nas.search.settings.SettingsMismatch` when it exists with other settings.
+    """
+    with DeferSigint():
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, directions=directions, sampler=sampler)
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(storage=storage, study_name=name, sampler=sampler)
+            if [d.name.lower() for d in study.directions] != directions:
+                raise ValueError(f"study {name!r} exists with other objectives; pick another study name") from None
+            if _wait_created(study):
+                check_same(name, (study.user_attrs.get("settings") or {}).get("fingerprint"), settings["fingerprint"])
+                return study
+        _complete_creation(study, space, settings, metric_names, latency_target_ms)
+    return study
+
+
+def _wait_created(study: optuna.Study, patience_s: float = 10.0) -> bool:
+    """Whether the study's creation is complete, waiting up to ``patience_s`` for a creator still at work."""
+    deadline = time.monotonic() + patience_s
+    while not study.user_attrs.get(CREATED):  # read from the storage on every access
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def _complete_creation(study: optuna.Study, space: SearchSpace, settings: dict[str, Any], metric_names: list[str],
+                       latency_target_ms: float) -> None:
+    """The creator's steps, each safe to repeat; the mark that they are all done comes last."""
     study.set_metric_names(metric_names)
     study.set_user_attr("settings", settings)
     study.set_user_attr("latency_target_ms", latency_target_ms)
     write_study_note(study, settings)
-    for ref in space.reference_archs():
-        study.enqueue_trial(space.params_of(ref), user_attrs={"reference": ref.name})
-    return study
+    if not any("reference" in t.user_attrs for t in study.get_trials(deepcopy=False)):
+        for ref in space.reference_archs():
+            study.enqueue_trial(space.params_of(ref), user_attrs={"reference": ref.name})
+    study.set_user_attr(CREATED, True)
 
 
 def write_study_note(study: optuna.Study, settings: dict[str, Any], *, only_if_empty: bool = False) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,9 +25,11 @@ from nas.arch.spec import BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, Stem
 from nas import search_spaces
 from nas.space.space import KEYS, SearchSpace, SpaceError, find_choice, format_choices, show_choice
 
-__all__ = ["load_space"]
+__all__ = ["NAME_PATTERN", "load_space"]
 
 _TOP_KEYS = ("name", "skeleton", "resolution", "fixed_stages", "per_stage")
+#: A space's name becomes part of run folders and file names: no path separators, no leading dot.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _is_number(v: Any) -> bool:
@@ -158,8 +161,9 @@ def _check_top(ld: _Loader, data: Any) -> None:
         if key not in data:
             ld.fail(key, "missing required key")
     name = data["name"]
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        ld.fail("name", f"expected a non-empty string without spaces, got {name!r}")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        ld.fail("name", f"expected a name of letters, digits, '_', '.' and '-' (it names files and folders), "
+                        f"got {name!r}")
 
 
 def _fixed_stages(ld: _Loader, raw: Any, n: int) -> tuple[int, ...]:

@@ -30,3 +30,44 @@ def test_cli_errors_exit_2_with_one_line_and_write_nothing(tmp_path: Path, args:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def _other_space_table(path: Path) -> Path:
+    """A valid lookup table for this machine (1 thread) that covers another space (the tiny test space)."""
+    from nas.device import device_info
+    from nas.latency.table import Entry, LatencyTable, TableMeta
+    from nas.space import load_space
+    from support import write_space
+
+    info = device_info("cpu", 1)
+    meta = TableMeta(device=info["device"], device_type=info["device_type"], torch_version=info["torch_version"],
+                     threads=1, space="tiny")
+    space = load_space(write_space(path.parent))
+    table = LatencyTable(meta=meta, entries={op.key: Entry.from_samples([1.0]) for op in space.ops()})
+    table.save(path)
+    return path
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--timeout", "-5"], "--timeout: expected a positive number, got '-5'"),
+    (["--timeout", "0"], "--timeout: expected a positive number, got '0'"),
+    (["--storage", "notaurl"], "invalid storage URL 'notaurl'"),
+    (["--storage", "postgresql://nobody@127.0.0.1:1/nas"], "cannot open storage postgresql://nobody@127.0.0.1:1/nas"),
+    (["--study-name", "../../etc/x"], "study name '../../etc/x'"),
+    (["--space", "dup.yaml"], "dup.yaml: line 16, column 3: invalid YAML: duplicate key 'kernel_size'"),
+    (["--space", "evil.yaml"], "evil.yaml: name: expected a name of letters"),
+    (["--space", "mnasnet", "--latency", "lut:other.json", "--threads", "1"],
+     "other.json: built for space 'tiny', it has no entry for"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    from support import TINY_SEARCH_SPACE
+
+    (tmp_path / "dup.yaml").write_text(TINY_SEARCH_SPACE + "  kernel_size: [3]\n")
+    (tmp_path / "evil.yaml").write_text(TINY_SEARCH_SPACE.replace("name: tiny\n", "name: ../../etc/x\n", 1))
+    _other_space_table(tmp_path / "other.json")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    out = run_cli("--latency-target", "20ms", *args, "--out", "runs", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -118,7 +118,7 @@ def test_api_serves_trials_attrs_artifacts_and_constraints(finished: SearchResul
 
     detail = get_json(f"{base}/api/studies/{sid}?after=0")
     trials = study.get_trials()
-    assert len(detail["trials"]) == len(trials) == 12
+    assert len(detail["trials"]) == len(trials) >= 12  # 12 distinct architectures, and any duplicates
     assert detail["objective_names"] == ["proxy:params", "latency_ms"]
     assert detail["directions"] == ["maximize", "minimize"]
     study_attrs = {a["key"]: a["value"] for a in detail["user_attrs"]}
@@ -191,7 +191,8 @@ def test_browser_renders_the_trial_list(finished: SearchResult, server: dict[str
     driver = chrome(tmp_path, height=1000)
     try:
         driver.get(f"{server['base']}/dashboard/studies/{sid}/trials")
-        WebDriverWait(driver, DEADLINE).until(lambda d: "Trial 0" in body_text(d) and "12 Trials" in body_text(d))
+        WebDriverWait(driver, DEADLINE).until(lambda d: "Trial 0" in body_text(d)
+                                              and f"{len(numbers)} Trials" in body_text(d))
         text = body_text(driver)
         shown = [n for n in numbers if f"Trial {n}\n" in text]
         assert shown[:4] == [0, 1, 2, 3], text[:500]  # the list is virtualised: the first ones are on screen

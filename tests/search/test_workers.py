@@ -18,6 +18,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from nas.search.objective import counted
 from support import ROOT, TINY_SEARCH_SPACE as TINY_SPACE
 
 URL = os.environ.get("NAS_TEST_POSTGRES_URL")
@@ -43,14 +44,14 @@ def search_cmd(tmp_path: Path, name: str, trials: int, workers: int = 1) -> list
             "--no-progress"]
 
 
-def test_four_workers_reach_exactly_100(tmp_path: Path, study_name: str) -> None:
-    run = subprocess.run(search_cmd(tmp_path, study_name, 100, workers=4), capture_output=True, text=True,
+def test_four_workers_reach_exactly_40_distinct(tmp_path: Path, study_name: str) -> None:
+    run = subprocess.run(search_cmd(tmp_path, study_name, 40, workers=4), capture_output=True, text=True,
                          timeout=1800)
     assert run.returncode == 0, run.stderr[-2000:]
     study = optuna.load_study(study_name=study_name, storage=URL)
     trials = study.get_trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert len(complete) == 100
+    assert sum(map(counted, trials)) == 40 and len({t.user_attrs["arch_key"] for t in complete}) == 40
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     assert all(t.user_attrs.get("surplus") for t in trials if t.state == TrialState.PRUNED)
     scored = Counter(t.user_attrs["arch_key"] for t in complete if "duplicate_of" not in t.user_attrs)
@@ -97,6 +98,17 @@ def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: s
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
     # the retry keeps what the killed trial had sampled (it may have died before sampling everything)
     assert trials[killed_number].params.items() <= retries[0].params.items()
-    assert sum(t.state == TrialState.COMPLETE for t in trials.values()) == 8
+    assert sum(map(counted, trials.values())) == 8
     for number, values in before.items():  # nothing completed was lost
         assert trials[number].state == TrialState.COMPLETE and trials[number].values == values
+
+
+def test_two_workers_score_8_distinct_architectures(tmp_path: Path, study_name: str) -> None:
+    """Each worker draws its own seed stream: two workers do not propose the same architectures in lockstep."""
+    run = subprocess.run(search_cmd(tmp_path, study_name, 8, workers=2), capture_output=True, text=True,
+                         timeout=1200)
+    assert run.returncode == 0, run.stderr[-2000:]
+    trials = optuna.load_study(study_name=study_name, storage=URL).get_trials()
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sum(map(counted, trials)) == 8 and len({t.user_attrs["arch_key"] for t in complete}) == 8
+    assert len({t.user_attrs["worker_pid"] for t in complete}) == 2
