@@ -34,6 +34,7 @@ _LAZY = {
     "SearchConfig": "nas.search.config",
     "run_search": "nas.search.driver",
     "export_pareto": "nas.search.export",
+    "scale_to_latency": "nas.search.scale",
 }
 __all__ = ["Arch", "ArchError", "BlockArgs", "HeadArgs", "SEArgs", "StemArgs", "__version__", "arch_key",
            "dump_arch", "load_arch", "zoo", *_LAZY]

@@ -4,6 +4,7 @@
     nas export RUN_DIR | nas report RUN_DIR | nas dashboard RUN_DIR
     nas inspect mnasnet_a1 | nas inspect --space mnasnet
     nas build-lut --space mnasnet --out lut.json
+    nas scale mobilenet_v2 --latency-target 10ms
     nas train ARCH.yaml --data fashion-mnist --epochs 5
     nas validate-proxy --space mobile_32px --n 30
     nas benchmark latency | nas benchmark search
@@ -31,6 +32,7 @@ COMMANDS = {
     "build-lut": "nas.cli.build_lut",
     "train": "nas.cli.train",
     "validate-proxy": "nas.cli.validate_proxy",
+    "scale": "nas.cli.scale",
     "benchmark": "nas.cli.bench",
 }
 

@@ -134,7 +134,7 @@ class Evaluator:
             torch.manual_seed(self.seed)
             return ArchNet(arch, layers)
 
-    def measure(self, model: torch.nn.Module, arch: Arch, layers: Sequence[Layer]) -> tuple[float, float]:
+    def measure(self, model: torch.nn.Module | None, arch: Arch, layers: Sequence[Layer]) -> tuple[float, float]:
         """(median, IQR) latency in ms of ``model`` at the arch's resolution (IQR 0 from a lookup table)."""
         if self.table is not None:
             return self.table.predict(layers), 0.0
@@ -142,6 +142,13 @@ class Evaluator:
                                  threads=self.threads, repeats=self.latency_repeats,
                                  min_run_time=self.latency_min_run_time)
         return result.median_ms, result.iqr_ms
+
+    def measure_arch(self, arch: Arch) -> tuple[float, float]:
+        """(median, IQR) latency in ms of ``arch`` alone — resolved and built once, no proxy (the scaled
+        baselines of :func:`nas.search.scale.scale_to_latency` need only this)."""
+        arch = self.adapt(arch)
+        layers = resolve(arch)
+        return self.measure(self.build(arch, layers) if self.table is None else None, arch, layers)
 
     def _proxy_batch(self, arch: Arch) -> tuple[torch.Tensor, torch.Tensor]:
         """(images, targets) for a zero-cost proxy: seeded N(0, 1) noise, or the first training images."""

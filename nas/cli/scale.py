@@ -1,0 +1,60 @@
+"""``nas scale``: a known network scaled to a latency budget — the largest width multiplier (round-to-8, the
+family's head rule) that meets the target on this device — written as BlockArgs YAML. The baseline a searched
+network has to beat.
+
+    nas scale mobilenet_v2 --latency-target 10ms
+    nas scale mnasnet_b1 --latency-target 3ms --resolution 28 --in-channels 1 --num-classes 10 --out b1.yaml
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nas.cli.common import CliError, latency_arg, positive_int
+from nas.cli.specs import latency_method
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("scale", help="scale a known network to a latency budget (the baseline to beat)",
+                       description="The largest width multiplier of ARCH that meets the latency target on this "
+                                   "device, written as BlockArgs YAML.")
+    p.add_argument("arch", metavar="ARCH", help="a zoo name (mobilenet_v2, mnasnet_b1, …) or a BlockArgs YAML file")
+    p.add_argument("--latency-target", required=True, type=latency_arg, metavar="TIME",
+                   help="latency budget per image, with a unit: 10ms, 0.01s or 10000us")
+    p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
+                   help="'measure' (default) or 'lut:FILE.json' (a table covering the scaled layers)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
+    p.add_argument("--resolution", type=positive_int, default=None, help="input size in px (default: the arch's)")
+    p.add_argument("--in-channels", type=positive_int, default=None, help="input channels (default: the arch's)")
+    p.add_argument("--num-classes", type=positive_int, default=None, help="classes (default: the arch's)")
+    p.add_argument("--out", default=None, metavar="FILE.yaml", help="where to write it (default: <name>-x<α>.yaml)")
+    p.set_defaults(run=run, prog=p.prog)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.arch.io import dump_arch, load_arch
+    from nas.search.evaluate import Evaluator
+    from nas.search.scale import scale_to_latency
+    from nas.search.specs import ProxySpec
+
+    try:
+        arch = load_arch(args.arch)
+        changes = {k: v for k, v in (("resolution", args.resolution), ("in_channels", args.in_channels),
+                                     ("num_classes", args.num_classes)) if v is not None}
+        arch = arch.replace(**changes) if changes else arch
+        evaluator = Evaluator(latency=args.latency, proxy=ProxySpec("params"), device=args.device,
+                              threads=args.threads)
+    except ValueError as exc:
+        raise CliError(exc) from None
+    result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0])
+    out = Path(args.out or f"{result.arch.name}.yaml")
+    dump_arch(result.arch, out)
+    verdict = "meets" if result.feasible else "MISSES (even the smallest multiplier)"
+    print(f"{arch.name} × {result.width_multiplier:.2f}: {result.latency_ms:.2f} ms {verdict} the "
+          f"{args.latency_target:g} ms target ({len(result.tried)} multipliers measured); wrote {out}")
+    return 0

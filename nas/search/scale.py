@@ -1,0 +1,87 @@
+"""The baseline a searched network must beat: a known network scaled to the latency budget.
+
+    >>> from nas.search.scale import scale_to_latency
+    >>> result = scale_to_latency(nas.zoo.load("mobilenet_v2"), 10.0, latency_fn)   # doctest: +SKIP
+    >>> result.width_multiplier, result.latency_ms                                    # doctest: +SKIP
+
+:func:`scale_to_latency` finds the largest width multiplier α (on a grid, default 0.10–2.00 in steps of 0.01) at
+which the network meets the target, with the family's own rules: every width is rounded to a multiple of 8
+(:func:`nas.arch.spec.make_divisible`, as torchvision's ``_make_divisible``) and the head follows the network's
+``head.width_rule``. Multipliers that round to the same network are one candidate; latency is taken to grow with
+α, so the search is a bisection over the distinct networks, each measured once (every measurement is kept in
+:attr:`ScaleResult.tried`). This is MobileNet's and MnasNet's way of fitting a budget (Howard et al. 2017;
+Sandler et al. 2018; Tan et al. 2019, §5.1), and the reference of the headline benchmark.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+from nas.arch.layers import resolve
+from nas.arch.spec import Arch
+
+__all__ = ["ScaleResult", "scale_to_latency", "width_grid"]
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """The scaled network (``arch``, named ``<name>-x<α>``), its multiplier and latency (ms) against the target,
+    and every (α, ms) measured on the way. ``feasible`` is False when even the smallest α misses the target
+    (``arch`` is then that smallest network)."""
+
+    arch: Arch
+    width_multiplier: float
+    latency_ms: float
+    target_ms: float
+    feasible: bool
+    tried: tuple[tuple[float, float], ...]
+
+
+def width_grid(arch: Arch, lo: float = 0.10, hi: float = 2.00, step: float = 0.01) -> list[tuple[float, Arch]]:
+    """The distinct networks of ``arch`` scaled by α on the grid ``lo, lo + step, …, hi`` (smallest α of each),
+    in increasing α. Raises ``ValueError`` for an empty grid."""
+    n = int(round((hi - lo) / step))
+    if lo <= 0 or n < 0:
+        raise ValueError(f"width grid {lo:g}…{hi:g} step {step:g}: need 0 < lo ≤ hi and step > 0")
+    out: dict[str, tuple[float, Arch]] = {}
+    for i in range(n + 1):
+        alpha = round(lo + i * step, 6)
+        scaled = arch.replace(width_multiplier=alpha * arch.width_multiplier)
+        out.setdefault(" ".join(layer.key for layer in resolve(scaled)), (alpha, scaled))  # the built network
+    return list(out.values())
+
+
+def scale_to_latency(arch: Arch, target_ms: float, latency_fn: Callable[[Arch], float], *, lo: float = 0.10,
+                     hi: float = 2.00, step: float = 0.01) -> ScaleResult:
+    """The largest-α version of ``arch`` whose ``latency_fn`` (ms) is at most ``target_ms`` (see the module).
+
+    ``latency_fn`` is the chosen latency method, e.g. ``lambda a: evaluator.measure_arch(a)[0]`` for a
+    :class:`~nas.search.evaluate.Evaluator` (measured, or predicted from a lookup table that covers the scaled
+    layers). ``α`` multiplies the arch's own width multiplier. Raises ``ValueError`` for a target ≤ 0.
+    """
+    if not target_ms > 0:
+        raise ValueError(f"latency target must be a positive number of ms, got {target_ms}")
+    grid = width_grid(arch, lo, hi, step)
+    tried: dict[int, float] = {}
+
+    def latency(i: int) -> float:
+        if i not in tried:
+            tried[i] = float(latency_fn(grid[i][1]))
+        return tried[i]
+
+    low, high = 0, len(grid) - 1  # invariant: the answer, if any, is in [low, high]
+    if latency(low) > target_ms:
+        best, feasible = low, False
+    else:
+        while low < high:
+            mid = (low + high + 1) // 2
+            if latency(mid) <= target_ms:
+                low = mid
+            else:
+                high = mid - 1
+        best, feasible = low, True
+    alpha, scaled = grid[best]
+    named = dataclasses.replace(scaled, name=f"{arch.name}-x{alpha:.2f}")
+    return ScaleResult(named, alpha, latency(best), float(target_ms), feasible,
+                       tuple((grid[i][0], ms) for i, ms in sorted(tried.items())))

@@ -1,0 +1,71 @@
+"""scale_to_latency: the largest width multiplier that meets a target, checked against a lookup table on a
+tiny network (deterministic entries, no timing) by brute force over the grid; and `nas scale`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nas
+from nas.arch.layers import resolve
+from nas.latency.table import Entry, LatencyTable, TableMeta
+from nas.model.cost import layer_macs
+from nas.search.scale import scale_to_latency, width_grid
+from support import run_nas
+
+TINY = nas.load_arch("""\
+name: tiny
+resolution: 32
+num_classes: 10
+stem: {filters: 16, kernel_size: 3, strides: 2}
+blocks:
+  - {block: mbconv, num_repeat: 2, kernel_size: 3, strides: 2, expand_ratio: 4, input_filters: 16, output_filters: 24}
+  - {block: mbconv, num_repeat: 2, kernel_size: 5, strides: 2, expand_ratio: 4, input_filters: 24, output_filters: 40}
+head: {filters: 128}
+""")
+
+
+@pytest.fixture(scope="module")
+def table() -> LatencyTable:
+    """A table of every layer of every scaled tiny network: 0.05 ms + MACs / 1e6 per layer."""
+    meta = TableMeta(device="test", device_type="cpu", torch_version="x", threads=1, space="tiny-scaled")
+    entries = {layer.key: Entry.from_samples([0.05 + layer_macs(layer) / 1e6])
+               for _, arch in width_grid(TINY) for layer in resolve(arch)}
+    return LatencyTable(meta=meta, entries=entries)
+
+
+@pytest.mark.parametrize("target", [0.7, 0.9, 1.7, 3.0])
+def test_the_largest_multiplier_meeting_the_target(table: LatencyTable, target: float) -> None:
+    grid = width_grid(TINY)
+    latencies = [table.predict(arch) for _, arch in grid]
+    assert latencies == sorted(latencies)  # this table's latency grows with the width, as bisection assumes
+    feasible = [alpha for (alpha, _), ms in zip(grid, latencies) if ms <= target]
+    result = scale_to_latency(TINY, target, table.predict)
+    assert result.feasible and result.width_multiplier == max(feasible)
+    assert result.latency_ms == table.predict(result.arch) <= target
+    assert result.arch.name == f"tiny-x{max(feasible):.2f}" and result.arch.width_multiplier == max(feasible)
+    assert len(result.tried) <= 10 < len(grid)  # a bisection, not a sweep
+
+
+def test_a_target_below_the_smallest_network_is_reported_infeasible(table: LatencyTable) -> None:
+    result = scale_to_latency(TINY, 0.01, table.predict)
+    assert not result.feasible and result.width_multiplier == 0.10 and result.latency_ms > 0.01
+    with pytest.raises(ValueError, match="positive"):
+        scale_to_latency(TINY, 0.0, table.predict)
+
+
+def test_grid_merges_multipliers_that_round_to_one_network() -> None:
+    grid = width_grid(TINY)
+    assert grid[0][0] == 0.10 and grid[-1][0] <= 2.0
+    networks = {" ".join(layer.key for layer in resolve(arch)) for _, arch in grid}
+    assert len(networks) == len(grid) < 191  # e.g. α 0.10 … 0.12 all round the 16-wide stem to 8
+
+
+def test_nas_scale_writes_the_scaled_yaml(tmp_path: Path) -> None:
+    out = run_nas("scale", "mobilenet_v2", "--latency-target", "1s", "--resolution", "32", "--threads", "1",
+                  "--out", str(tmp_path / "mv2.yaml"), timeout=600)
+    assert out.returncode == 0, out.stderr
+    arch = nas.load_arch(tmp_path / "mv2.yaml")
+    assert arch.width_multiplier == 2.0 and "meets the 1000 ms target" in out.stdout  # a generous budget: α 2
+    bad = run_nas("scale", "mobilenet_v9", "--latency-target", "10ms")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mobilenet_v9" in bad.stderr
