@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.cli.common import CliError, latency_arg, positive_float, positive_int
-from nas.cli.specs import latency_method, proxy_spec
+from nas.cli.specs import latency_method, proxy_spec, train_spec
 
 __all__ = ["add_parser", "run"]
 
@@ -49,6 +49,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="worker processes on this machine (needs --storage postgresql://…); the same command on "
                         "other machines joins the study")
     p.add_argument("--top-k", type=positive_int, default=5, help="networks exported when there is no front")
+    p.add_argument("--refine", type=train_spec, default=None, metavar="train:epochs=N[,…]",
+                   help="multi-fidelity: after the search, train the --refine-top feasible networks spread over the "
+                        "front on --data (resumable), export ranked by the highest fidelity")
+    p.add_argument("--refine-top", type=positive_int, default=4, metavar="K",
+                   help="networks to train in the refine stage (default: %(default)s)")
+    p.add_argument("--refine-halving", action="store_true",
+                   help="successive halving: the better half again at twice the epochs, down to one network")
     p.add_argument("--out", default="runs", help="where runs/<study>/ goes (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run, prog=p.prog)
@@ -68,6 +75,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
     if search_spaces.path(args.space) is None and not Path(args.space).is_file():
         raise CliError(f"{args.space}: no such search space file (bundled: {', '.join(search_spaces.names())})")
+    if args.refine is not None and args.data is None:
+        raise CliError("--refine trains on real data: give --data (e.g. --data fashion-mnist)")
     if args.latency.table is not None and not args.latency.table.is_file():
         raise CliError(f"{args.latency.table}: no such latency table (build one with `nas build-lut`)")
     try:
@@ -102,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{exc}: rerun with the settings it was created with, or give another --study-name") from None
     except ValueError as exc:
         raise CliError(exc) from None
-    exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k)
+    trained = _refine(args, config, result) if args.refine is not None and not result.interrupted else {}
+    exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k,
+                                trained=trained)
     for path in write_report(result.study, result.run_dir, config.latency_target_ms):
         print(f"report:    {path}")
     name = result.study.study_name
@@ -112,3 +123,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"run:       {result.run_dir}/ (run.json, trials/, pareto/, pareto.yaml, artifacts/)")
     print(f"dashboard: nas dashboard {result.run_dir}")
     return 130 if result.interrupted else 0
+
+
+def _refine(args: argparse.Namespace, config: Any, result: Any) -> dict[int, Any]:
+    """The refine stage (``--refine``): train, resumably, and return each refined trial's highest fidelity."""
+    from nas.search.refine import RefineSpec, fidelities, refine
+
+    spec = RefineSpec(args.refine, top=args.refine_top, halving=args.refine_halving)
+    try:
+        refined = refine(result.study, spec, storage=result.storage, data=config.data, run_dir=result.run_dir,
+                         target_ms=config.latency_target_ms, seed=config.seed, device=config.device)
+    except ValueError as exc:
+        print(f"refine: {exc}")
+        return {}
+    return fidelities(refined)

@@ -7,9 +7,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nas.search.specs import LatencyMethod, ProxySpec
+    from nas.search.specs import LatencyMethod, ProxySpec, TrainProxy
 
-__all__ = ["latency_method", "proxy_spec"]
+__all__ = ["latency_method", "proxy_spec", "train_spec"]
 
 _TRAIN_KEYS = {"epochs": int, "lr": float, "batch_size": int, "train_size": int, "test_size": int, "optimizer": str}
 
@@ -49,3 +49,16 @@ def proxy_spec(text: str) -> ProxySpec:
         return ProxySpec("train", TrainProxy(**options))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"invalid --proxy {text!r}: {exc}") from None
+
+
+def train_spec(text: str) -> TrainProxy:
+    """``train:epochs=N[,lr=X,…]`` (the ``--refine`` stage's training) → :class:`~nas.search.specs.TrainProxy`."""
+    if text != "train" and not text.startswith("train:"):
+        raise argparse.ArgumentTypeError(f"invalid --refine {text!r}: use train:epochs=N[,lr=X,batch_size=N,"
+                                         "train_size=N,test_size=N,optimizer=sgd|adamw]")
+    try:
+        spec = proxy_spec(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--proxy", "--refine")) from None
+    assert spec.train is not None
+    return spec.train

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from nas.files import atomic_write
-from nas.markdown import cell
+from nas.markdown import cell, table
 from nas.report.plot import write_pareto_png
 from nas.report.summary import Summary, counts_line, finite, format_latency, format_value, mega, read_listing, summarize
 from nas.search.run import read_json
@@ -113,24 +113,27 @@ def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> li
 
 
 def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
+    trained = any(r.get("accuracy") is not None for r in rows)
     header = ["file", "trial", "network", "feasible", "latency (ms, median ± IQR)", f"proxy: {s.proxy}"]
     if not s.multi:
         header.append("MnasNet reward")
+    if trained:
+        header += ["fidelity", "top-1 (trained)"]
     header += ["params (M)", "MACs (M)", "timm strings"]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    body = []
     for r in rows:
-        name = str(r.get("name") or "")
-        if r.get("reference"):
-            name += f" (reference: {r['reference']})"
-        cells = [f"[{r.get('file')}]({r.get('file')})", str(r.get("trial", "–")), cell(name) or "–",
+        name = str(r.get("name") or "") + (f" (reference: {r['reference']})" if r.get("reference") else "")
+        cells = [f"[{r.get('file')}]({r.get('file')})", str(r.get("trial", "–")), name or "–",
                  "yes" if r.get("feasible") else "no", format_latency(r.get("latency_ms"), r.get("latency_iqr_ms")),
                  format_value(r.get("proxy_value"))]
         if not s.multi:
             cells.append(format_value(r.get("mnasnet_reward")))
-        cells += [mega(r.get("params")), mega(r.get("macs")),
-                  f"`{cell(r['timm_strings'])}`" if r.get("timm_strings") else "–"]
-        out.append("| " + " | ".join(cells) + " |")
-    return out
+        if trained:
+            accuracy = r.get("accuracy")
+            cells += [r.get("fidelity") or "–", f"{100 * accuracy:.2f}%" if finite(accuracy) else "–"]
+        cells += [mega(r.get("params")), mega(r.get("macs")), f"`{r['timm_strings']}`" if r.get("timm_strings") else "–"]
+        body.append(cells)
+    return table(header, body).splitlines()
 
 
 def _first(rows: list[dict[str, Any]], key: str) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import optuna
 import yaml
@@ -70,13 +70,25 @@ def _slug(text: str) -> str:
 
 
 def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | None = None, *, top_k: int = 5,
+                  trained: Mapping[int, Any] | None = None,
                   echo: Callable[[str], None] = print) -> tuple[list[Path], bool]:
-    """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible)."""
+    """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible).
+
+    ``trained`` maps trial numbers to their highest fidelity (:func:`nas.search.refine.fidelities`): those
+    networks are exported too, each row says its ``fidelity`` (``zero-cost:<proxy>`` or ``train:epochs=N,…``) and
+    ``accuracy`` where trained, and the rows are ranked by the highest fidelity each network has — trained ones
+    first, most epochs first, then by accuracy — then the rest by latency.
+    """
     out = Path(out_dir)
     target = latency_target(study, target_ms)
     if target is None:
         raise ValueError(f"study {study.study_name!r} records no latency target; give one")
     trials, ok = select_trials(study, float(target), top_k)
+    trained = dict(trained or {})
+    chosen = {t.number for t in trials}
+    trials += [t for t in study.get_trials(deepcopy=False) if t.number in trained and t.number not in chosen]
+    trials.sort(key=lambda t: (0, -trained[t.number].epochs, -trained[t.number].accuracy) if t.number in trained
+                else (1, 0, t.user_attrs.get("latency_ms", 0.0)))
     folder = out / "pareto"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.yaml"):
@@ -95,7 +107,10 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                      "latency_method": a.get("latency_method"), "device": a.get("device"),
                      "proxy": a.get("proxy"), "proxy_value": a.get("proxy_value"),
                      "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"), "macs": a.get("macs"),
-                     "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings")})
+                     "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
+                     "rank": len(rows) + 1,
+                     "fidelity": trained[t.number].label if t.number in trained else f"zero-cost:{a.get('proxy')}",
+                     "accuracy": trained[t.number].accuracy if t.number in trained else None})
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
                "objectives": list(study.metric_names or []), "networks": rows}
     atomic_write(out / "pareto.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))

@@ -13,13 +13,13 @@ the progress bar).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["CONSTRAINTS_ATTR", "is_feasible", "latency_target", "pareto_front", "set_latency_constraint",
-           "feasible_trials"]
+__all__ = ["CONSTRAINTS_ATTR", "feasible_trials", "is_feasible", "latency_target", "pareto_front", "pareto_layers",
+           "set_latency_constraint"]
 
 #: The trial system attribute holding the constraint list (Optuna's ``_CONSTRAINTS_KEY``).
 CONSTRAINTS_ATTR = "constraints"
@@ -65,11 +65,26 @@ def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[Fr
     target = latency_target(study, target_ms)
     if target is None or target == own:
         return sorted(study.best_trials, key=lambda t: t.number)
-    copy = optuna.create_study(directions=study.directions)
-    copy.add_trials([_rejudged(t, target) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                     if "latency_ms" in t.user_attrs])
+    return next(pareto_layers(study, target), [])
+
+
+def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterator[list[FrozenTrial]]:
+    """The feasible trials of a multi-objective study in successive non-dominated layers (the front, then the
+    front of what remains, …), each in trial order — Optuna's ``best_trials`` on in-memory copies whose
+    constraints are judged against ``target_ms`` (default: the study's own)."""
+    target = latency_target(study, target_ms)
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    return sorted((by_number[t.user_attrs["nas_trial_number"]] for t in copy.best_trials), key=lambda t: t.number)
+    remaining = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if "latency_ms" in t.user_attrs]
+    while remaining:
+        copy = optuna.create_study(directions=study.directions)
+        copy.add_trials([_rejudged(t, target) if target is not None else t for t in remaining])
+        layer = sorted((by_number[t.user_attrs.get("nas_trial_number", t.number)] for t in copy.best_trials),
+                       key=lambda t: t.number)
+        if not layer:
+            return
+        yield layer
+        numbers = {t.number for t in layer}
+        remaining = [t for t in remaining if t.number not in numbers]
 
 
 def _rejudged(trial: FrozenTrial, target_ms: float) -> FrozenTrial:
