@@ -15,10 +15,11 @@ def _per_optimizer(values: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:g}" for name, value in values.items())
 
 
-def add_recipe_args(parser: argparse.ArgumentParser, *, epochs: int, epochs_help: str, seed_help: str) -> None:
+def add_recipe_args(parser: argparse.ArgumentParser, *, epochs: int | None, epochs_help: str, seed_help: str) -> None:
     """Add ``--epochs`` (default ``epochs``), ``--batch-size``, ``--optimizer``, ``--lr``, ``--weight-decay``,
     ``--schedule``, ``--seed`` and ``--threads`` to ``parser``; the defaults are :class:`TrainConfig`'s."""
-    parser.add_argument("--epochs", type=positive_int, default=epochs, help=f"{epochs_help} (default: {epochs})")
+    parser.add_argument("--epochs", type=positive_int, default=epochs,
+                        help=epochs_help if epochs is None else f"{epochs_help} (default: {epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size,
                         help=f"batch size (default: {TrainConfig.batch_size})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)

@@ -10,7 +10,10 @@ docs/img/proxy_<name>.png (unless --no-write). Every finished training is cached
 training in progress checkpoints to ckpt/ beside it, so Ctrl-C (or --stop-after) and rerunning the same
 command continues where it stopped. Start the same command twice to use two cores: the workers share
 the cache and claim their trainings. ``--only pilot`` times one epoch of the smallest, median and
-largest of the first --n archs. All logic lives in nas.validation.
+largest of the first --n archs; ``--only speed`` times the trainer's epochs under its speed settings
+(before/after channels-last on the CPU; eager, CUDA graphs, bf16 with --device cuda) and appends the table.
+The converged ground truth over several spaces (issue 14) is ``--only truth``, ``truth-status`` and
+``truth-report`` with ``--spaces`` (:mod:`nas.cli.validate_truth`). All logic lives in nas.validation.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from typing import Any
 
 from nas.cli.common import CliError, non_negative_int, positive_float, positive_int
 from nas.cli.recipe import add_recipe_args, recipe_from_args
+from nas.cli.validate_truth import TRUTH_DEFAULTS, TRUTH_PARTS, add_truth_arguments, run_truth, training_setup
 from nas.validation.proxy_scores import PROXY_INPUTS
 
 __all__ = ["DEFAULT_CACHE", "add_parser", "command_line", "run"]
@@ -52,17 +56,19 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-size", type=positive_int, default=None, help="stratified train subset (default: all)")
     p.add_argument("--test-size", type=positive_int, default=None, help="stratified test subset (default: all)")
     p.add_argument("--resolution", type=positive_int, default=None, help="input side in px (default: native)")
-    add_recipe_args(p, epochs=3, epochs_help="training budget E in epochs",
+    add_recipe_args(p, epochs=None, epochs_help="training budget E in epochs (default: 3, or 12 for the truth parts)",
                     seed_help="arch sampling, training and proxy seed")
     p.add_argument("--noise-archs", type=positive_int, default=10, help="archs for the noise ceiling (default: 10)")
     p.add_argument("--noise-seed", type=non_negative_int, default=1, help="second training seed (default: 1)")
-    p.add_argument("--gt-seeds", type=positive_int, default=1,
+    p.add_argument("--gt-seeds", type=positive_int, default=None,
                    help="training seeds averaged into each arch's ground truth: --seed, then --noise-seed, "
-                        "--noise-seed+1, … (default: 1; 2 halves the seed noise a short budget carries)")
-    p.add_argument("--budget-archs", type=positive_int, default=10, help="archs for budget stability (default: 10)")
-    p.add_argument("--budget-multiplier", type=positive_int, default=3, help="long budget = this × E (default: 3)")
+                        "--noise-seed+1, … (default: 1, or 2 for the truth parts; 2 halves the seed noise)")
+    p.add_argument("--budget-archs", type=non_negative_int, default=10, help="archs for budget stability (default: 10)")
+    p.add_argument("--budget-multiplier", type=positive_int, default=None,
+                   help="long budget = this × E (default: 3, or 2 for the truth parts)")
     _add_proxy_arguments(p)
     _add_output_arguments(p)
+    add_truth_arguments(p)
 
 
 def _add_proxy_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,8 +90,11 @@ def _add_output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docs", type=Path, default=Path("docs/benchmarks.md"), help="report is appended here")
     p.add_argument("--img-dir", type=Path, default=Path("docs/img"), help="scatter PNGs go here")
     p.add_argument("--no-write", action="store_true", help="print the report only")
-    p.add_argument("--only", choices=("pilot",) + PARTS + ("report",), default=None,
-                   help="run one part (report: from the caches only, nothing is trained)")
+    p.add_argument("--only", choices=("pilot", "speed") + PARTS + ("report",) + TRUTH_PARTS, default=None,
+                   help="run one part (report: from the caches only, nothing is trained; speed: time the trainer; "
+                        "truth, truth-status, truth-report: the ground truth across --spaces)")
+    p.add_argument("--speed-steps", default="10,30", metavar="A,B",
+                   help="--only speed: time runs of A and B batches (default: 10,30)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="train in the default NCHW layout (channels-last is faster on CPU)")
     p.add_argument("--stop-after", type=positive_float, default=None, metavar="MINUTES",
@@ -119,8 +128,9 @@ def _proxy_names(args: argparse.Namespace) -> list[str] | None:
     return names
 
 
-def _validator(args: argparse.Namespace) -> Any:
-    """The :class:`nas.validation.validator.Validator` of ``args``; CliError for any bad input."""
+def _validator(args: argparse.Namespace, space_name: str | None = None) -> Any:
+    """The :class:`nas.validation.validator.Validator` of ``args`` (for ``space_name``, default --space);
+    CliError for any bad input."""
     from nas.data import DataError, parse_spec
     from nas.space import SpaceError, load_space
     from nas.validation.setup import Setup
@@ -128,12 +138,12 @@ def _validator(args: argparse.Namespace) -> Any:
 
     try:
         parse_spec(args.data)
-        space = load_space(args.space)
+        space = load_space(space_name or args.space)
     except (DataError, SpaceError, OSError) as exc:
         raise CliError(exc) from None
     names = _proxy_names(args)
     setup = Setup(data=args.data, train_size=args.train_size, test_size=args.test_size, resolution=args.resolution,
-                  training=recipe_from_args(args), channels_last=not args.no_channels_last)
+                  channels_last=not args.no_channels_last, **training_setup(args, recipe_from_args(args)))
     deadline = time.time() + 60 * args.stop_after if args.stop_after else None
     v = Validator(space, setup, seed=args.seed, cache=args.cache, proxies=names, proxy_batch=args.proxy_batch,
                   proxy_input=args.proxy_input, progress=not args.no_progress, deadline=deadline)
@@ -147,24 +157,21 @@ def _sigterm(signum: int, frame: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the parts ``--only`` asks for (all by default), then report; or time the pilot."""
-    from nas.data import DataError
-    from nas.train import CheckpointError
-
+    """Run the parts ``--only`` asks for (all by default), then report; or time the pilot or the trainer; or
+    a truth part (:mod:`nas.cli.validate_truth`)."""
+    _defaults(args)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.only in TRUTH_PARTS:
+        return _guarded(lambda: run_truth(args, _validator, command_line(args)))
     v = _validator(args)
-    previous = signal.signal(signal.SIGTERM, _sigterm)
-    try:
-        if args.only == "pilot":
-            return _pilot(v, args)
-        analysis = _run_parts(v, args)
-    except (DataError, CheckpointError, ValueError, OSError) as exc:
-        raise CliError(exc) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    if args.only == "pilot":
+        return _guarded(lambda: _pilot(v, args))
+    if args.only == "speed":
+        return _guarded(lambda: _speed(v, args))
+    analysis = _guarded(lambda: _run_parts(v, args))
     _report(analysis, args)
     return 0
 
@@ -230,4 +237,45 @@ def _pilot(v: Any, args: argparse.Namespace) -> int:
     arch_epochs = args.budget_archs * (E + M * E) + args.noise_archs * E + max(args.n - args.budget_archs, 0) * E
     print(f"program at E={E}: ≈{arch_epochs} arch-epochs ≈ {arch_epochs * med / 3600:.1f} h at the median arch's "
           f"speed ({arch_epochs * mean_est / 3600:.1f} h at the mean of the three); wrote {path}")
+    return 0
+
+
+def _defaults(args: argparse.Namespace) -> None:
+    """Fill the flags whose default depends on the part: the truth parts' (:data:`TRUTH_DEFAULTS`) or the
+    classic program's (3 epochs, 1 seed, 3× budget)."""
+    classic = {"epochs": 3, "gt_seeds": 1, "budget_multiplier": 3}
+    defaults = TRUTH_DEFAULTS if args.only in TRUTH_PARTS else classic
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+
+
+def _guarded(fn: Any) -> Any:
+    """``fn()`` with SIGTERM as Ctrl-C (checkpoints saved) and library errors as one-line CliErrors."""
+    from nas.data import DataError
+    from nas.train import CheckpointError
+
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return fn()
+    except (DataError, CheckpointError, ValueError, OSError) as exc:
+        raise CliError(exc) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _speed(v: Any, args: argparse.Namespace) -> int:
+    """Time the trainer under its speed settings; print the table and append it to --docs."""
+    from nas.bench.common import append_markdown
+    from nas.validation.pilot import run_speed, speed_markdown
+
+    try:
+        a, b = (int(t) for t in args.speed_steps.split(","))
+    except ValueError:
+        raise CliError(f"--speed-steps {args.speed_steps!r}: give two integers A,B with 1 ≤ A < B") from None
+    text = speed_markdown(run_speed(v, args.n, steps=(a, b)), command=command_line(args))
+    print(text)
+    if not args.no_write:
+        append_markdown(text, args.docs)
+        print(f"appended the table to {args.docs}", file=sys.stderr)
     return 0

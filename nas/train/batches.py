@@ -2,18 +2,33 @@
 (:func:`epoch_permutation`), which is what makes an interrupted run resume bit for bit."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Iterator
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-__all__ = ["epoch_permutation", "iter_batches", "seed_everything"]
+__all__ = ["RNG_LOCK", "epoch_permutation", "iter_batches", "seed_everything", "seeded"]
+
+#: Held while torch's global RNG is seeded and then drawn from for one purpose (a model's initialisation, a
+#: run's starting RNG state), so that threads training networks at once cannot reseed it in between.
+RNG_LOCK = threading.RLock()
 
 
 def seed_everything(seed: int) -> None:
     """Seed torch (CPU and CUDA) so model initialisation is reproducible."""
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch (:func:`seed_everything`) and hold :data:`RNG_LOCK` for the block: what the block draws
+    (e.g. a model's initial weights) depends on ``seed`` alone, whatever other threads do."""
+    with RNG_LOCK:
+        seed_everything(seed)
+        yield
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:

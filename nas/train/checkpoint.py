@@ -86,8 +86,11 @@ def read_checkpoint(path: Path, config: TrainConfig, train_size: int) -> dict[st
         raise CheckpointError(f"cannot read checkpoint {path} ({type(exc).__name__}); delete it to start over") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or not _KEYS <= ck.keys():
         raise CheckpointError(f"{path} is not a nas.train checkpoint (format {CHECKPOINT_FORMAT}); delete it to start over")
-    mine = config.trajectory()
-    diff = [f"{k}={ck['config'].get(k)!r} (now {mine[k]!r})" for k in CHECKPOINT_FIELDS if ck["config"].get(k) != mine[k]]
+    mine, theirs = config.trajectory(), ck["config"]
+    defaults = {"precision": "fp32"}  # written only when it is not the default
+    fields = (*CHECKPOINT_FIELDS, *defaults)
+    diff = [f"{k}={theirs.get(k, defaults.get(k))!r} (now {mine.get(k, defaults.get(k))!r})" for k in fields
+            if theirs.get(k, defaults.get(k)) != mine.get(k, defaults.get(k))]
     if ck.get("train_size") != train_size:
         diff.append(f"train_size={ck.get('train_size')!r} (now {train_size})")
     if diff:

@@ -23,9 +23,11 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 512, devic
     correct = total = 0
     try:
         with torch.inference_mode():
-            for x, y in iter_batches(dataset, torch.arange(len(dataset)), batch_size):
+            tensors = dataset.tensors if isinstance(dataset, TensorDataset) else None
+            order = torch.arange(len(dataset), device=tensors[0].device if tensors else "cpu")
+            for x, y in iter_batches(dataset, order, batch_size):
                 logits = model(x.to(device))
-                correct += int((logits.argmax(dim=1).cpu() == y).sum())
+                correct += int((logits.argmax(dim=1) == y.to(logits.device)).sum())
                 total += len(y)
     finally:
         model.train(was_training)

@@ -6,6 +6,9 @@ on the held-out test split. The data order of epoch ``e`` is a function of ``(se
 only, and a checkpoint holds model, optimizer, scheduler, RNG and position, so a run that
 is interrupted (even mid-epoch, by Ctrl-C) and resumed ends with the same weights as one
 that never stopped (bit for bit on CPU; on GPU as far as its kernels are deterministic).
+
+The speed settings of :class:`~nas.train.config.TrainConfig` (channels-last layout, data held on the device,
+CUDA graphs; :mod:`nas.train.accel`) change how fast this runs, not what it computes.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable
@@ -22,7 +26,8 @@ import torch.nn as nn
 
 from nas.data import DatasetSplits
 from nas.device import resolve_device
-from nas.train.batches import epoch_permutation, iter_batches
+from nas.train.accel import GraphedStep, autocast, check_precision, place_data
+from nas.train.batches import epoch_permutation, iter_batches, seeded
 from nas.train.checkpoint import (RunState, checkpoint_payload, read_checkpoint, restore_checkpoint, restore_rng,
                                   rng_state, save_checkpoint)
 from nas.train.config import TrainConfig, TrainResult
@@ -76,9 +81,11 @@ def train(
     KeyboardInterrupt, at the last completed step before re-raising. ``on_epoch_end(epoch,
     mean_loss)`` is called after each epoch's checkpoint is written (1-based epoch). The
     model is moved to ``config.device`` (:func:`nas.device.resolve_device`; ValueError if this machine
-    lacks it) and left in eval mode. FloatingPointError (one line) if the loss stops being finite.
+    lacks it, or for mixed precision off CUDA), in channels-last layout if ``config.channels_last``, and left
+    in eval mode. FloatingPointError (one line) if the loss stops being finite.
     """
     device = resolve_device(config.device)
+    check_precision(config.precision, device)
     with torch_threads(config.num_threads):
         return _Run(model, data, config, device, checkpoint, progress, on_epoch_end).run()
 
@@ -97,7 +104,12 @@ class _Run:
         on_epoch_end: Callable[[int, float], None] | None,
     ) -> None:
         self.model = model.to(device)
-        self.data, self.config, self.device = data, config, device
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.data = place_data(data, device) if config.data_on_device else data
+        self.config, self.device = config, device
+        self.use_graphs = config.cuda_graphs and device.type == "cuda"
+        self.graphed: GraphedStep | None = None
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.progress, self.on_epoch_end = progress, on_epoch_end
         self.n_train = len(data.train)
@@ -108,8 +120,8 @@ class _Run:
         self.scheduler = make_scheduler(self.optimizer, config, config.epochs * self.steps)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.state = RunState()
-        torch.manual_seed(config.seed)
-        self.rng = rng_state(device)  # RNG as of the last completed step
+        with seeded(config.seed):
+            self.rng = rng_state(device)  # RNG as of the last completed step
 
     # -- checkpoint ---------------------------------------------------------------------
 
@@ -176,12 +188,16 @@ class _Run:
         state, config = self.state, self.config
         bar.set_description(f"epoch {state.epoch + 1}/{config.epochs}")
         order = epoch_permutation(self.n_train, config.seed, state.epoch)[: self.steps * config.batch_size]
+        tensors = getattr(self.data.train, "tensors", None)
+        if tensors is not None:
+            order = order.to(tensors[0].device)  # a gather where the data lives
         self.model.train()
         buffers = [b for b in self.model.buffers()]
+        saved = [b.detach().clone() for b in buffers]
         started = time.perf_counter()
         try:
             for x, y in iter_batches(self.data.train, order, config.batch_size, start=state.step):
-                self._step(x, y, buffers)
+                self._step(x, y, buffers, saved)
                 bar.update(1)
                 bar.set_postfix(loss=f"{state.loss_sum / state.loss_count:.4f}", refresh=False)
         finally:
@@ -193,11 +209,14 @@ class _Run:
         if self.on_epoch_end is not None:
             self.on_epoch_end(state.epoch, state.train_loss[-1])
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, buffers: list[torch.Tensor]) -> None:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, buffers: list[torch.Tensor], saved: list[torch.Tensor]) -> None:
         """One optimizer step, committed all or nothing: on KeyboardInterrupt before the commit the buffers
-        (BN statistics) and RNG are put back, so the saved state is exactly that of the last step."""
+        (BN statistics) and RNG are put back, so the saved state is exactly that of the last step. ``saved``
+        holds one tensor per buffer, overwritten at every step (one foreach copy, not one launch per buffer)."""
         state = self.state
-        saved = [b.detach().clone() for b in buffers]  # BN statistics change in forward
+        if buffers:
+            with torch.no_grad():
+                torch._foreach_copy_(saved, buffers)  # BN statistics change in forward
         committed = False
         try:
             loss = self._forward_backward(x, y)
@@ -211,23 +230,45 @@ class _Run:
                 committed = True
         except KeyboardInterrupt:
             if not committed:  # undo the half step, so the saved state is exact
-                with torch.no_grad():
-                    for b, s in zip(buffers, saved):
-                        b.copy_(s)
+                if buffers:
+                    with torch.no_grad():
+                        torch._foreach_copy_(buffers, saved)
                 restore_rng(self.rng, self.device)
             raise
 
     def _forward_backward(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """Loss and gradients of one batch: replayed from the CUDA graph for a full batch when graphs are on,
+        else eager (under autocast for mixed precision)."""
         x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        logits = self.model(x)
-        if logits.ndim != 2 or logits.shape != (len(y), self.data.num_classes):
-            raise ValueError(f"model returned {tuple(logits.shape)}, expected logits ({len(y)}, {self.data.num_classes})")
-        loss = self.criterion(logits, y)
-        value = float(loss.detach())
+        if self.use_graphs and self.graphed is None and len(y) == self.config.batch_size:
+            self._capture(x, y)
+        if self.graphed is not None and self.graphed.fits(x):
+            return self._checked(float(self.graphed(x, y).detach()))
+        with autocast(self.config.precision, self.device):
+            logits = self.model(x)
+            if logits.ndim != 2 or logits.shape != (len(y), self.data.num_classes):
+                raise ValueError(f"model returned {tuple(logits.shape)}, expected logits ({len(y)}, {self.data.num_classes})")
+            loss = self.criterion(logits, y)
+        value = self._checked(float(loss.detach()))
+        self.optimizer.zero_grad(set_to_none=self.graphed is None)  # a graph's gradients must stay in place
+        loss.backward()
+        return value
+
+    def _checked(self, value: float) -> float:
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"non-finite training loss at epoch {self.state.epoch + 1} step {self.state.step + 1}; try a lower lr"
             )
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         return value
+
+    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Capture the CUDA graph of a full batch; if capture fails, warn once and train eagerly."""
+        try:
+            self.graphed = GraphedStep(self.model, self.criterion, x, y, self.config.precision)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any capture failure: eager training is still correct
+            self.use_graphs, self.graphed = False, None
+            self.model.zero_grad(set_to_none=True)
+            warnings.warn(f"CUDA graph capture failed, training eagerly ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]})", RuntimeWarning, stacklevel=2)

@@ -26,8 +26,20 @@ are cached the same way in ``proxy_cache.jsonl`` next to it.
     >>> a = analyse(v, n=30, epochs=1, n_gt_seeds=2)               # doctest: +SKIP
     >>> print(report_markdown(a))                                  # doctest: +SKIP
 
+The converged ground truth over several spaces (issue 14) is a second program on the same caches:
+:class:`TruthPlan` / :class:`SpacePlan` say what is trained (:func:`truth_jobs`, trained by
+:func:`run_lanes`, several networks at once on a GPU), :func:`analyse_truth` validates every signal — each
+zero-cost proxy, #params, #MACs, short trainings and the few-shot predictor (:class:`FewShotPredictor`;
+``predictor:K`` for a search is :class:`PredictorProxy`) — per space and across spaces, and
+:func:`truth_markdown` writes the report.
+
+    >>> plan = TruthPlan((SpacePlan("tiny_32px", 48), SpacePlan("mobile_32px", 12)), epochs=12)
+    >>> a = analyse_truth([tiny_validator, mobile_validator], plan)   # doctest: +SKIP
+    >>> print(truth_markdown(a))                                       # doctest: +SKIP
+
 Modules: setup (Setup), cache (JSONL caches and keys), sampling, claims, proxy_scores, progress,
-validator (Validator), pilot, stats, proxy_table, recommend, analysis, report. Importing it does not
+validator (Validator), lanes, pilot, stats, proxy_table, recommend, analysis, report; truth, truth_checks,
+signals, predictor, predictor_proxy, truth_analysis, truth_rule, truth_report. Importing it does not
 import torch.
 """
 from __future__ import annotations
@@ -41,11 +53,19 @@ from nas.validation.report import report_markdown, write_scatter
 from nas.validation.sampling import sample_archs
 from nas.validation.setup import Setup
 from nas.validation.stats import Corr, bootstrap_corr, kendall_tau, mean_rank, paired_tau_diff, selection_cv
+from nas.validation.lanes import run_lanes
+from nas.validation.predictor import FewShotPredictor, cross_fit
+from nas.validation.predictor_proxy import PredictorError, PredictorProxy, PredictorSpec
+from nas.validation.truth import SpacePlan, TruthPlan, truth_jobs, truth_status
+from nas.validation.truth_analysis import analyse_truth
+from nas.validation.truth_report import truth_markdown
 from nas.validation.validator import DeadlineReached, Job, Validator
 
 __all__ = [
-    "BASELINES", "PILOT_NAME", "PROXY_CACHE_NAME", "PROXY_INPUTS", "Corr", "DeadlineReached", "Job", "JsonlCache",
-    "ProxyScores", "Setup", "Validator", "analyse", "bootstrap_corr", "ground_truth", "gt_seeds", "kendall_tau",
-    "load_pilot", "mean_rank", "paired_tau_diff", "recommend", "report_markdown", "run_pilot", "sample_archs",
-    "save_pilot", "selection_cv", "train_key", "write_scatter",
+    "BASELINES", "PILOT_NAME", "PROXY_CACHE_NAME", "PROXY_INPUTS", "Corr", "DeadlineReached", "FewShotPredictor", "Job",
+    "JsonlCache", "PredictorError", "PredictorProxy", "PredictorSpec", "ProxyScores", "Setup", "SpacePlan", "TruthPlan",
+    "Validator", "analyse", "analyse_truth", "bootstrap_corr", "cross_fit", "ground_truth", "gt_seeds", "kendall_tau",
+    "load_pilot", "mean_rank", "paired_tau_diff", "recommend", "report_markdown", "run_lanes", "run_pilot",
+    "sample_archs", "save_pilot", "selection_cv", "train_key", "truth_jobs", "truth_markdown", "truth_status",
+    "write_scatter",
 ]

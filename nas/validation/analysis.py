@@ -15,7 +15,7 @@ from nas.validation.recommend import recommend
 from nas.validation.stats import bootstrap_corr
 from nas.validation.validator import Validator
 
-__all__ = ["analyse", "ground_truth", "gt_seeds", "median_epoch_seconds"]
+__all__ = ["analyse", "budget_stability", "ground_truth", "gt_seeds", "median_epoch_seconds", "noise_ceiling"]
 
 
 def gt_seeds(seed: int, noise_seed: int, count: int) -> list[int]:
@@ -67,9 +67,11 @@ def _header(v: Validator, **settings: Any) -> dict[str, Any]:
     return out
 
 
-def _budget(v: Validator, archs: Sequence[Arch], epochs: int, multiplier: int, seeds: Sequence[int],
+def budget_stability(v: Validator, archs: Sequence[Arch], epochs: int, multiplier: int, seeds: Sequence[int],
             n_boot: int) -> dict[str, Any]:
-    """Budget stability: the ground truth at ``epochs`` against one training at ``multiplier × epochs``."""
+    """Budget stability: the ground truth at ``epochs`` (mean over ``seeds``) against one training (this
+    validator's seed) at ``multiplier × epochs``, on the ``archs`` that have both: names, both accuracies and
+    τ/ρ with bootstrap CIs."""
     names, xa, xb = [], [], []
     for arch in archs:
         short, long = ground_truth(v, arch, epochs, seeds), v.accuracy(arch, multiplier * epochs, v.seed)
@@ -81,11 +83,14 @@ def _budget(v: Validator, archs: Sequence[Arch], epochs: int, multiplier: int, s
             "corr": bootstrap_corr(xa, xb, n_boot=n_boot, seed=v.seed).to_dict()}
 
 
-def _noise(v: Validator, archs: Sequence[Arch], epochs: int, noise_seed: int, n_boot: int) -> dict[str, Any]:
-    """Noise ceiling: the archs trained at ``epochs`` with both this validator's seed and ``noise_seed``."""
+def noise_ceiling(v: Validator, archs: Sequence[Arch], epochs: int, noise_seed: int, n_boot: int, *,
+                  seed: int | None = None) -> dict[str, Any]:
+    """Noise ceiling: the ``archs`` trained at ``epochs`` with both ``seed`` (default: this validator's) and
+    ``noise_seed``: names, both accuracies, τ/ρ with bootstrap CIs and the mean and max |difference|."""
     names, xa, xb = [], [], []
+    first = v.seed if seed is None else seed
     for arch in archs:
-        ra, rb = v.accuracy(arch, epochs, v.seed), v.accuracy(arch, epochs, noise_seed)
+        ra, rb = v.accuracy(arch, epochs, first), v.accuracy(arch, epochs, noise_seed)
         if ra is not None and rb is not None:
             names.append(arch.name)
             xa.append(ra)
@@ -131,8 +136,8 @@ def analyse(v: Validator, *, n: int, epochs: int, multiplier: int = 3, noise_arc
     seeds = gt_seeds(seed, noise_seed, n_gt_seeds)
     out = _header(v, epochs=epochs, multiplier=multiplier, seed=seed, noise_seed=noise_seed, gt_seeds=seeds,
                   n_requested=n, noise_requested=noise_archs, budget_requested=budget_archs, n_boot=n_boot)
-    out["budget"] = _budget(v, v.archs(budget_archs), epochs, multiplier, seeds, n_boot)
-    out["noise"] = _noise(v, v.archs(noise_archs), epochs, noise_seed, n_boot)
+    out["budget"] = budget_stability(v, v.archs(budget_archs), epochs, multiplier, seeds, n_boot)
+    out["noise"] = noise_ceiling(v, v.archs(noise_archs), epochs, noise_seed, n_boot)
     out["epoch_seconds"] = median_epoch_seconds(
         v, v.archs(max(n, noise_archs, budget_archs)),
         [(epochs, seed), (epochs, noise_seed), (multiplier * epochs, seed)])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-__all__ = ["PROXY_CACHE_NAME", "JsonlCache", "proxy_key", "proxy_record_key", "timestamp", "train_key",
-           "train_record_key"]
+__all__ = ["PROXY_CACHE_NAME", "JsonlCache", "merge_caches", "proxy_key", "proxy_record_key", "timestamp",
+           "train_key", "train_record_key"]
 
 #: The proxy cache's file name, beside the training cache.
 PROXY_CACHE_NAME = "proxy_cache.jsonl"
@@ -51,7 +52,7 @@ class JsonlCache:
 
     Lines that do not parse (e.g. a write cut short by a crash) are skipped and counted in ``bad_lines``.
     :meth:`append` writes one line, flushes and fsyncs, so a crash loses at most the record being written;
-    several processes may append to the same file.
+    several processes may append to the same file, and several threads to the same object.
     """
 
     def __init__(self, path: str | Path, key_fn: Callable[[Mapping[str, Any]], str]) -> None:
@@ -59,22 +60,24 @@ class JsonlCache:
         self.key_fn = key_fn
         self.records: dict[str, dict[str, Any]] = {}
         self.bad_lines = 0
+        self._lock = threading.RLock()
         self.reload()
 
     def reload(self) -> None:
         """Read the file again (records other processes appended become visible)."""
-        self.records, self.bad_lines = {}, 0
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    self.records[self.key_fn(record)] = record
-                except (ValueError, KeyError, TypeError):
-                    self.bad_lines += 1
+        records, bad = {}, 0
+        with self._lock:
+            if self.path.exists():
+                with open(self.path, encoding="utf-8") as fh:
+                    for line in fh:
+                        if not line.strip():
+                            continue
+                        try:
+                            record = json.loads(line)
+                            records[self.key_fn(record)] = record
+                        except (ValueError, KeyError, TypeError):
+                            bad += 1
+            self.records, self.bad_lines = records, bad
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.records.get(key)
@@ -90,7 +93,7 @@ class JsonlCache:
         key = self.key_fn(record)
         line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as fh:
+        with self._lock, open(self.path, "a+b") as fh:
             fh.seek(0, os.SEEK_END)
             if fh.tell() > 0:  # a previous write cut short leaves no newline: start a fresh line
                 fh.seek(-1, os.SEEK_END)
@@ -99,4 +102,17 @@ class JsonlCache:
             fh.write(line.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
-        self.records[key] = dict(record)
+            self.records[key] = dict(record)
+
+
+def merge_caches(source: str | Path, target: str | Path, key_fn: Callable[[Mapping[str, Any]], str]) -> int:
+    """Append to the JSON-lines cache ``target`` every record of ``source`` whose key (``key_fn``) ``target``
+    lacks, in ``source``'s order, through :meth:`JsonlCache.append` (never rewriting ``target``); returns how
+    many were appended. Records of a key ``target`` already has are left out, so merging twice adds nothing."""
+    src, dst = JsonlCache(source, key_fn), JsonlCache(target, key_fn)
+    added = 0
+    for key, record in src.records.items():
+        if dst.get(key) is None:
+            dst.append(record)
+            added += 1
+    return added

@@ -12,28 +12,32 @@ from nas.markdown import table
 from nas.validation.proxy_scores import BASELINES
 from nas.validation.recommend import BUDGET_TAU
 
-__all__ = ["report_markdown", "write_scatter"]
+__all__ = ["ci_text", "corr_text", "fmt", "pct", "recipe_text", "report_markdown", "write_scatter"]
 
 
-def _f(x: float | None, digits: int = 2) -> str:
+def fmt(x: float | None, digits: int = 2) -> str:
+    """``x`` with ``digits`` decimals, or "–" if it is None or not finite."""
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _ci(point: float, lo: float, hi: float, digits: int = 2) -> str:
+def ci_text(point: float, lo: float, hi: float, digits: int = 2) -> str:
+    """``point [lo, hi]``, or "–" if the point is not finite."""
     if not math.isfinite(point):
         return "–"
-    return f"{point:.{digits}f} [{_f(lo, digits)}, {_f(hi, digits)}]"
+    return f"{point:.{digits}f} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
 
 
-def _corr_text(c: Mapping[str, Any], what: str = "τ") -> str:
-    return _ci(c["tau"], c["tau_lo"], c["tau_hi"]) if what == "τ" else _ci(c["rho"], c["rho_lo"], c["rho_hi"])
+def corr_text(c: Mapping[str, Any], what: str = "τ") -> str:
+    """τ (or ρ, ``what="ρ"``) of a :class:`~nas.validation.stats.Corr` dict with its CI."""
+    return ci_text(c["tau"], c["tau_lo"], c["tau_hi"]) if what == "τ" else ci_text(c["rho"], c["rho_lo"], c["rho_hi"])
 
 
 def _ep(n: int) -> str:
     return f"{n} epoch" + ("" if n == 1 else "s")
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
+    """A fraction as a percentage with two decimals."""
     return f"{100 * x:.2f}%"
 
 
@@ -44,7 +48,8 @@ def _gt_text(a: Mapping[str, Any]) -> str:
     return f"mean top-1 of {len(seeds)} trainings (seeds {', '.join(map(str, seeds))})"
 
 
-def _recipe_text(a: Mapping[str, Any]) -> str:
+def recipe_text(a: Mapping[str, Any]) -> str:
+    """The recipe of ``a["recipe"]`` in words."""
     r = a["recipe"]
     return (f"{r['optimizer']} (lr {r['lr']:g}, weight decay {r['weight_decay']:g}"
             f"{', Nesterov momentum 0.9' if r['optimizer'] == 'sgd' else ''}), {r['schedule']} schedule with "
@@ -95,7 +100,7 @@ def _setup_lines(a: Mapping[str, Any], command: str | None, pilot: Mapping[str, 
         f"{size('test_size', 'test_images')} images, {a.get('resolution_px') or d['resolution']} px",
         f"- Budget: {_ep(E)} (stability check against {M * E}); ground truth: {_gt_text(a)}; noise ceiling: "
         f"seed {a['seed']} vs {a['noise_seed']}",
-        f"- Recipe: {_recipe_text(a)}",
+        f"- Recipe: {recipe_text(a)}",
         f"- Proxies: one seeded batch of {a['proxy_batch']} "
         + ("training images" if a.get("proxy_input", "data") == "data" else
            "Gaussian-noise images with random labels (the search's batch without --data)")
@@ -104,8 +109,8 @@ def _setup_lines(a: Mapping[str, Any], command: str | None, pilot: Mapping[str, 
     ]
     es = a.get("epoch_seconds", {})
     if es.get("count"):
-        L.append(f"- Training cost here: median {_f(es['median'], 0)} s per epoch per arch "
-                 f"(range {_f(es['min'], 0)}–{_f(es['max'], 0)} s over {es['count']} trainings)")
+        L.append(f"- Training cost here: median {fmt(es['median'], 0)} s per epoch per arch "
+                 f"(range {fmt(es['min'], 0)}–{fmt(es['max'], 0)} s over {es['count']} trainings)")
     if pilot:
         L.append(_pilot_line(pilot))
     return L
@@ -126,9 +131,9 @@ def _noise_section(a: Mapping[str, Any]) -> list[str]:
     L = ["### (a) Noise ceiling: two training seeds", ""]
     if not nb["names"]:
         return L + ["Not run yet."]
-    return L + [f"τ = {_corr_text(nb['corr'])}, ρ = {_corr_text(nb['corr'], 'ρ')} on {len(nb['names'])} archs "
+    return L + [f"τ = {corr_text(nb['corr'])}, ρ = {corr_text(nb['corr'], 'ρ')} on {len(nb['names'])} archs "
                 f"(seed {a['seed']} vs {a['noise_seed']}, {_ep(a['epochs'])}); mean |Δ top-1| between seeds "
-                f"{_pct(nb['mean_abs_diff'])}, max {_pct(nb['max_abs_diff'])}."]
+                f"{pct(nb['mean_abs_diff'])}, max {pct(nb['max_abs_diff'])}."]
 
 
 def _budget_section(a: Mapping[str, Any]) -> list[str]:
@@ -142,10 +147,10 @@ def _budget_section(a: Mapping[str, Any]) -> list[str]:
     else:
         verdict = (("meets" if t >= BUDGET_TAU else "does NOT meet")
                    + f" the ≥ {BUDGET_TAU} requirement (point estimate)")
-    return L + [f"τ = {_corr_text(bb['corr'])}, ρ = {_corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
+    return L + [f"τ = {corr_text(bb['corr'])}, ρ = {corr_text(bb['corr'], 'ρ')} on {len(bb['names'])} archs "
                 f"(ground truth at {_ep(E)}, {_gt_text(a)}, vs one training at {M * E}): "
-                f"{verdict}. Mean top-1 {_pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
-                f"{_pct(float(np.mean(bb['long'])))} at {M * E}."]
+                f"{verdict}. Mean top-1 {pct(float(np.mean(bb['short'])))} at {_ep(E)}, "
+                f"{pct(float(np.mean(bb['long'])))} at {M * E}."]
 
 
 def _accuracy_section(a: Mapping[str, Any]) -> list[str]:
@@ -154,10 +159,10 @@ def _accuracy_section(a: Mapping[str, Any]) -> list[str]:
     sp = main.get("spread")
     if not sp:
         return L + ["No arch trained yet."]
-    return L + [f"top-1 min {_pct(sp['min'])}, median {_pct(sp['median'])}, max {_pct(sp['max'])}; std "
-                f"{_pct(sp['std'])}, IQR {_pct(sp['iqr'])}"
+    return L + [f"top-1 min {pct(sp['min'])}, median {pct(sp['median'])}, max {pct(sp['max'])}; std "
+                f"{pct(sp['std'])}, IQR {pct(sp['iqr'])}"
                 + (f"; failed trainings {main['failed_trainings']}" if main["failed_trainings"] else "")
-                + (f". Seed noise (mean |Δ| {_pct(nb['mean_abs_diff'])}) is "
+                + (f". Seed noise (mean |Δ| {pct(nb['mean_abs_diff'])}) is "
                    f"{nb['mean_abs_diff'] / sp['std']:.2f}× the spread across archs (std)."
                    if nb["names"] and sp["std"] > 0 else ".")]
 
@@ -172,9 +177,9 @@ def _proxy_section(a: Mapping[str, Any]) -> list[str]:
     cells = []
     for r in rows:
         label = r["name"] if r["kind"] == "proxy" else f"{r['name']} ({r['kind']})"
-        diff = "(baseline)" if r["name"] == "params" else _ci(*r["diff_params"])
+        diff = "(baseline)" if r["name"] == "params" else ci_text(*r["diff_params"])
         cost = "–" if r["cost"] is None else (f"{r['cost']:.3f}" if r["cost"] < 10 else f"{r['cost']:.1f}")
-        cells.append([label, r["corr"]["n"], _corr_text(r["corr"]), _corr_text(r["corr"], "ρ"), diff, r["failed"],
+        cells.append([label, r["corr"]["n"], corr_text(r["corr"]), corr_text(r["corr"], "ρ"), diff, r["failed"],
                       cost])
     return L + [table(header, cells), ""] + _verdict_lines(a)
 
@@ -198,8 +203,8 @@ def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
         else:
             cmp = "does not beat #params (point estimate not above it; the CI of the difference includes 0)"
         goal = "met" if b["corr"]["tau"] >= 0.5 else "not met"
-        L.append(f"Best single zero-cost proxy by τ: **{best}**, τ = {_corr_text(b['corr'])} vs #params "
-                 f"τ = {_corr_text(params['corr'])}; Δτ = {_ci(*b['diff_params'])}: it {cmp}. The τ ≥ 0.5 goal is "
+        L.append(f"Best single zero-cost proxy by τ: **{best}**, τ = {corr_text(b['corr'])} vs #params "
+                 f"τ = {corr_text(params['corr'])}; Δτ = {ci_text(*b['diff_params'])}: it {cmp}. The τ ≥ 0.5 goal is "
                  f"**{goal}**. (Chosen as the best of {sum(1 for r in a['rows'] if r['kind'] == 'proxy')} proxies "
                  "on these archs, so its τ is optimistic.)")
     cs, ca = a.get("cv_singles", {}), a.get("cv_all", {})
@@ -207,10 +212,10 @@ def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
         L.append("")
         L.append(f"Choice validated on held-out halves ({cs['splits']} random splits of the {a.get('cv_n')} archs with "
                  f"every proxy value, {cs['half']} to choose on): choosing the best single proxy gives held-out τ "
-                 f"median {_f(cs['held_median'])} [{_f(cs['held_lo'])}, {_f(cs['held_hi'])}] vs #params "
-                 f"{_f(cs['base_median'])}, ahead of #params in {100 * cs['win_share']:.0f}% of splits; "
+                 f"median {fmt(cs['held_median'])} [{fmt(cs['held_lo'])}, {fmt(cs['held_hi'])}] vs #params "
+                 f"{fmt(cs['base_median'])}, ahead of #params in {100 * cs['win_share']:.0f}% of splits; "
                  + (f"choosing among singles, baselines and all {a.get('ensembles_tried')} mean-rank ensembles of 2–3 "
-                    f"gives {_f(ca['held_median'])} [{_f(ca['held_lo'])}, {_f(ca['held_hi'])}], ahead in "
+                    f"gives {fmt(ca['held_median'])} [{fmt(ca['held_lo'])}, {fmt(ca['held_hi'])}], ahead in "
                     f"{100 * ca['win_share']:.0f}% (most often chosen: "
                     f"{', '.join(f'{k} {v}×' for k, v in list(ca['chosen'].items())[:3])})."
                     if ca.get("splits") else ""))
@@ -219,7 +224,7 @@ def _verdict_lines(a: Mapping[str, Any]) -> list[str]:
     b = a["budget"]
     if b["names"] and b["corr"]["tau"] < BUDGET_TAU:
         L.append("")
-        L.append(f"Caveat: the budget-stability τ ({_f(b['corr']['tau'])}) is below {BUDGET_TAU}, so the ground "
+        L.append(f"Caveat: the budget-stability τ ({fmt(b['corr']['tau'])}) is below {BUDGET_TAU}, so the ground "
                  f"truth at {_ep(a['epochs'])} is itself not a stable ranking.")
     return L
 
@@ -245,7 +250,7 @@ def write_scatter(a: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
         n_seeds = len(a.get("gt_seeds", [a["seed"]]))
         ax.set_ylabel(f"test top-1 (%) after {_ep(a['epochs'])}" + (f", mean of {n_seeds} seeds" if n_seeds > 1 else ""))
         c = r["corr"]
-        ax.set_title(f"{r['name']}: τ={_f(c['tau'])} ρ={_f(c['rho'])} (n={c['n']}, failed {r['failed']})", fontsize=9)
+        ax.set_title(f"{r['name']}: τ={fmt(c['tau'])} ρ={fmt(c['rho'])} (n={c['n']}, failed {r['failed']})", fontsize=9)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         path = out_dir / f"proxy_{r['name']}.png"

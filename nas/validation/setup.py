@@ -23,8 +23,11 @@ class Setup:
     ``train_size``/``test_size`` None mean the whole split, ``resolution`` None the dataset's native
     side. ``training`` is the recipe (:meth:`TrainConfig.recipe`, lr and weight decay resolved, is what the
     cache records) and its ``num_threads`` the intra-op threads of training and proxy scoring; its epochs
-    and seed are set per training, and the trainings run on the CPU whatever its ``device``.
+    and seed are set per training, and the trainings run on ``device`` whatever its own ``device``.
     ``channels_last``: train with NHWC weights (~1.8x faster on CPU here; numerics at float-rounding level).
+    ``device`` ('cpu', 'cuda', 'cuda:N', 'auto') and ``cuda_graphs`` only change where and how fast a training
+    runs, not its cache key (a training's record names the device); mixed precision is
+    ``training.precision``, part of the recipe.
     """
 
     data: str = "fashion-mnist"
@@ -33,6 +36,13 @@ class Setup:
     resolution: int | None = None
     training: TrainConfig = field(default_factory=TrainConfig)
     channels_last: bool = True
+    device: str = "cpu"
+    cuda_graphs: bool = False
+
+    def __post_init__(self) -> None:
+        from nas.device import check_device_name
+
+        object.__setattr__(self, "device", check_device_name(self.device))
 
     @property
     def threads(self) -> int | None:
@@ -40,8 +50,9 @@ class Setup:
         return self.training.num_threads
 
     def train_config(self, epochs: int, seed: int) -> TrainConfig:
-        """The recipe for one training of ``epochs`` epochs with training seed ``seed``, on the CPU."""
-        return dataclasses.replace(self.training, epochs=epochs, seed=seed, device="cpu")
+        """The recipe for one training of ``epochs`` epochs with training seed ``seed``, on :attr:`device`."""
+        return dataclasses.replace(self.training, epochs=epochs, seed=seed, device=self.device,
+                                   cuda_graphs=self.cuda_graphs)
 
     def recipe(self) -> dict[str, Any]:
         """The recipe part of a cache key: :meth:`TrainConfig.recipe` (no epochs, seed, threads or device)."""
@@ -74,7 +85,7 @@ class Setup:
                             test_size=self.test_size, seed=SUBSET_SEED)
 
     def to_dict(self) -> dict[str, Any]:
-        """A flat description for reports: the data settings, the recipe, threads and memory layout."""
+        """A flat description for reports: the data settings, the recipe, threads, memory layout and device."""
         return {"data": self.data, "train_size": self.train_size, "test_size": self.test_size,
                 "resolution": self.resolution, **self.recipe(), "threads": self.threads,
-                "channels_last": self.channels_last}
+                "channels_last": self.channels_last, "device": self.device}

@@ -4,6 +4,7 @@ space under one :class:`~nas.validation.setup.Setup`, and their proxy values
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ class Validator:
         self.deadline = deadline
         self._data: Any = None
         self._archs: list[Arch] = []
+        self._lock = threading.RLock()  # loading the data once
         self.trainings_run = 0  # trainings actually executed (not cached) by this object
 
     # -- archs, data and models -------------------------------------------------------------------
@@ -73,8 +75,9 @@ class Validator:
 
     def data(self) -> Any:
         """The setup's dataset (:meth:`Setup.load_data`), loaded once."""
-        if self._data is None:
-            self._data = self.setup.load_data()
+        with self._lock:
+            if self._data is None:
+                self._data = self.setup.load_data()
         return self._data
 
     def build(self, arch: Arch, seed: int, *, for_training: bool = False) -> Any:
@@ -83,11 +86,11 @@ class Validator:
         import torch
 
         from nas.model.builder import build_model
-        from nas.train import seed_everything
+        from nas.train.batches import seeded
 
         data = self.data()
-        seed_everything(seed)
-        model = build_model(arch, num_classes=data.num_classes, in_channels=data.in_channels)
+        with seeded(seed):  # no other thread reseeds torch's RNG while this model is initialised
+            model = build_model(arch, num_classes=data.num_classes, in_channels=data.in_channels)
         if for_training and self.setup.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return model
@@ -152,7 +155,7 @@ class Validator:
         else:
             record.update(status="ok", test_top1=result.test_top1, train_loss=result.train_loss,
                           seconds=result.seconds, n_params=result.n_params)
-        self._stamp(record, config.num_threads)
+        self._stamp(record, config.num_threads, config.device)
         self.train_cache.append(record)
         self.trainings_run += 1
         ckpt.unlink(missing_ok=True)
@@ -166,17 +169,22 @@ class Validator:
             "data": self.data_id, "recipe": self.recipe, "epochs": job.epochs, "seed": job.seed,
             "train_images": data.train_size, "test_images": data.test_size, "resolution_px": data.resolution,
             "memory_format": "channels_last" if self.setup.channels_last else "contiguous",
+            "cuda_graphs": self.setup.cuda_graphs,
         }
 
     @staticmethod
-    def _stamp(record: dict[str, Any], threads: int | None) -> None:
-        """Add when and where: date, torch version, intra-op threads and the CPU model."""
+    def _stamp(record: dict[str, Any], threads: int | None, device: str = "cpu") -> None:
+        """Add when and where: date, torch version, intra-op threads, the CPU model and the training device
+        (``cpu``, or ``cuda:N <GPU name>``)."""
         import torch
 
+        from nas.device import resolve_device
         from nas.machine import cpu_name
 
+        dev = resolve_device(device)
+        where = "cpu" if dev.type == "cpu" else f"{dev} {torch.cuda.get_device_name(dev)}"
         record.update(date=timestamp(), torch=torch.__version__, threads=threads or torch.get_num_threads(),
-                      cpu=cpu_name())
+                      cpu=cpu_name(), device=where)
 
     def run_jobs(self, jobs: Sequence[Job], label: str = "train") -> list[dict[str, Any]]:
         """Train every job (cached ones are skipped) with one progress bar in epochs, with ETA.

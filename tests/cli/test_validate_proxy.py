@@ -66,3 +66,55 @@ def test_report_quotes_the_command_as_given() -> None:
 def test_script_is_a_shim_over_nas_validate_proxy(tmp_path: Path) -> None:
     proc = run_script("validate_proxy.py", "--n", "0", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("nas validate-proxy: error: argument --n")
+
+
+def _truth_args(tmp_path: Path, *extra: str) -> list[str]:
+    from validation.truth_helpers import OTHER
+
+    other = tmp_path / "other.yaml"
+    other.write_text(OTHER)
+    tiny = write_tiny_space(tmp_path)
+    return ["validate-proxy", "--spaces", f"{tiny}:5", f"{other}:5,plateau=0,budget=0", "--short-archs", "4",
+            "--plateau-archs", "1", "--budget-archs", "2", "--epochs", "2", "--data", "synthetic", "--train-size", "64",
+            "--test-size", "32", "--batch-size", "32", "--proxies", "synflow", "--proxy-batch", "16", "--bootstrap", "50",
+            "--predictor-k", "3", "--predictor-repeats", "2", "--threads", "1", "--no-progress",
+            "--docs", str(tmp_path / "docs" / "b.md"), *extra]
+
+
+def test_truth_train_status_report_and_merge(tmp_path: Path, count_train: list[int],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    gpu = tmp_path / "gpu" / "train_cache.jsonl"  # as a GPU worker would write it, then merged here
+    assert main(_truth_args(tmp_path, "--only", "truth", "--cache", str(gpu), "--lanes", "2")) == 0
+    # tiny: 5 archs × 2 seeds at E = 2, 4 at 1 epoch (the 2-epoch short runs are the seed-0 truth), 1 at 3, 2 at 4
+    assert count_train[0] == (10 + 4 + 1 + 2) + (10 + 4)
+    out = capsys.readouterr().out
+    assert "tiny.yaml: main 10/10; short 8/8; plateau 1/1; budget 2/2" in out
+    main_cache = tmp_path / "main" / "train_cache.jsonl"
+    assert main(_truth_args(tmp_path, "--only", "truth-status", "--cache", str(main_cache))) == 0
+    assert "main 0/10" in capsys.readouterr().out
+    assert main(_truth_args(tmp_path, "--only", "truth-report", "--cache", str(main_cache), "--merge-cache", str(gpu))) == 0
+    assert count_train[0] == 31  # the report trains nothing
+    captured = capsys.readouterr()
+    assert "merged 31 training(s)" in captured.err
+    assert "## Converged ground truth" in captured.out and "| predictor:3 |" in captured.out
+    assert "Default search proxy by this evidence" in (tmp_path / "docs" / "b.md").read_text()
+
+
+@pytest.mark.parametrize("spaces,needle", [(["tiny_32px"], "expected SPACE:N"), (["tiny_32px:4,deep=3"], "options are"),
+                                           (["no/such.yaml:4"], "no/such.yaml")])
+def test_truth_flag_errors_are_one_line(spaces: list[str], needle: str, tmp_path: Path) -> None:
+    proc = run_nas("validate-proxy", "--only", "truth-status", "--spaces", *spaces, "--cache", str(tmp_path / "c.jsonl"),
+                   cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_speed_table_before_and_after(space_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "b.md"
+    assert main(["validate-proxy", "--only", "speed", "--space", str(space_path), "--n", "3", "--data", "synthetic",
+                 "--train-size", "128", "--batch-size", "32", "--speed-steps", "1,2", "--threads", "1",
+                 "--cache", str(tmp_path / "c.jsonl"), "--docs", str(docs)]) == 0
+    out = capsys.readouterr().out
+    assert "## Training speed: cpu" in out and "channels-last, in memory (after)" in out
+    assert out.count("| small |") == out.count("| large |") == 3
+    assert "Speed-up of" in docs.read_text()

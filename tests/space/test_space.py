@@ -362,7 +362,8 @@ def test_malformed_space_files_fail_with_one_line(tmp_path: Path, extra: str, me
     ("name: x\nskeleton: [mnasnet_b1\n", "invalid YAML"),
     ("- just a list\n", "expected a mapping"),
     ("skeleton: mnasnet_b1\n", "name: missing required key"),
-    ("name: x y\nskeleton: mnasnet_b1\n", "name: expected a non-empty string without spaces"),
+    ("name: x y\nskeleton: mnasnet_b1\n", "name: expected a name of letters, digits"),
+    ("name: ../../etc/x\nskeleton: mnasnet_b1\n", "name: expected a name of letters, digits"),
 ])
 def test_malformed_top_level_and_skeleton(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "x.yaml"

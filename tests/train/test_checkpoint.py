@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import torch.nn as nn
 from train.helpers import quick, tiny_cnn
 
@@ -30,3 +31,16 @@ def test_checkpoint_mismatch_and_corruption(data, tmp_path):
     ck.write_bytes(ck.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         train(tiny_cnn(), data, quick(epochs=1), checkpoint=ck, progress=False)
+
+
+def test_precision_is_checked_on_resume_and_old_checkpoints_still_resume(data, tmp_path):
+    from nas.train.checkpoint import read_checkpoint
+
+    ck = tmp_path / "ck.pt"
+    train(tiny_cnn(), data, quick(epochs=1), checkpoint=ck, progress=False)
+    assert "precision" not in torch.load(ck, weights_only=True)["config"]  # fp32: written as before it existed
+    assert read_checkpoint(ck, quick(epochs=1), len(data.train))["state"]["epoch"] == 1
+    with pytest.raises(CheckpointError, match=r"precision='fp32' \(now 'bf16'\)"):
+        read_checkpoint(ck, quick(epochs=1, precision="bf16"), len(data.train))
+    # speed settings do not belong to the trajectory: the checkpoint resumes under them
+    assert read_checkpoint(ck, quick(epochs=1, channels_last=True, cuda_graphs=True), len(data.train))

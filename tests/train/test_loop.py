@@ -82,3 +82,23 @@ def test_other_exception_in_callback_leaves_resumable_checkpoint(data, tmp_path)
     assert ck.is_file() and not list(tmp_path.glob(".*.tmp"))
     result = train(tiny_cnn(), data, quick(), checkpoint=ck, progress=False)
     assert result.epochs_done == 2 and len(result.train_loss) == 2
+
+
+def test_channels_last_run_resumes_bit_for_bit(data, tmp_path):
+    """A run in channels-last layout, stopped after epoch 1 and resumed in a fresh contiguous model, ends with
+    the weights of an uninterrupted channels-last run (the checkpoint holds values, not layouts)."""
+    straight = tiny_cnn(dropout=0.3)
+    expected = train(straight, data, quick(channels_last=True), progress=False)
+
+    def stop_after_first(epoch: int, loss: float) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_cnn(dropout=0.3), data, quick(channels_last=True), checkpoint=ck, progress=False,
+              on_epoch_end=stop_after_first)
+    resumed = tiny_cnn(seed=9, dropout=0.3)
+    result = train(resumed, data, quick(channels_last=True), checkpoint=ck, progress=False)
+    assert_same_weights(straight, resumed)
+    assert result.test_top1 == expected.test_top1 and result.train_loss == expected.train_loss

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from validation.helpers import count_trainings, small_setup, write_tiny_space
+from validation.truth_helpers import train_two_spaces
 
 from nas.validation.setup import Setup
 
@@ -21,3 +22,11 @@ def setup() -> Setup:
 @pytest.fixture()
 def count_train(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return count_trainings(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """Two tiny spaces' ground truth, trained once per session: (folder, validators, plan)."""
+    folder = tmp_path_factory.mktemp("truth")
+    validators, plan = train_two_spaces(folder)
+    return folder, validators, plan

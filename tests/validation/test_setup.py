@@ -31,8 +31,15 @@ def test_recipe_ignores_epochs_seed_threads_and_device() -> None:
     busy = Setup(training=TrainConfig(epochs=7, seed=3, num_threads=2, device="auto"))
     assert busy.recipe() == DEFAULT_RECIPE and busy.threads == 2
     config = busy.train_config(2, 5)
-    assert (config.epochs, config.seed, config.num_threads, config.device) == (2, 5, 2, "cpu")
+    assert (config.epochs, config.seed, config.num_threads, config.device) == (2, 5, 2, "cpu")  # Setup.device
     assert config.recipe() == DEFAULT_RECIPE
+    gpu = dataclasses.replace(busy, device=" CUDA ", cuda_graphs=True)
+    assert gpu.device == "cuda" and gpu.recipe() == DEFAULT_RECIPE  # where it trains is not part of the key
+    assert (gpu.train_config(2, 5).device, gpu.train_config(2, 5).cuda_graphs) == ("cuda", True)
+    mixed = Setup(training=TrainConfig(precision="bf16"))
+    assert mixed.recipe() == {**DEFAULT_RECIPE, "precision": "bf16"}  # mixed precision is another recipe
+    with pytest.raises(ValueError, match="unknown device"):
+        Setup(device="gpu")
     adamw = Setup(training=TrainConfig(optimizer="adamw"))
     assert adamw.recipe()["lr"] == 2e-3 and adamw.recipe()["weight_decay"] == 0.05
 
@@ -46,5 +53,5 @@ def test_data_id_names_the_dataset(data: str, name: str) -> None:
 def test_to_dict_is_flat() -> None:
     d = Setup().to_dict()
     assert d == {"data": "fashion-mnist", "train_size": None, "test_size": None, "resolution": None,
-                 **DEFAULT_RECIPE, "threads": None, "channels_last": True}
+                 **DEFAULT_RECIPE, "threads": None, "channels_last": True, "device": "cpu"}
     assert dataclasses.replace(Setup(), channels_last=False).to_dict()["channels_last"] is False
