@@ -41,6 +41,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--proxy", type=proxy_spec, default=None, metavar="PROXY",
                    help="accuracy proxy: a zero-cost proxy name or train:epochs=N (default: naswot)")
     p.add_argument("--data", default=None, help="dataset for the proxy: fashion-mnist, cifar10:DIR, folder:DIR, …")
+    p.add_argument("--train-cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
+                   help="trained networks a predictor:K proxy is fitted on (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
     p.add_argument("--objective", default="pareto", help="pareto (Pareto front under a hard latency constraint) or "
@@ -75,6 +77,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
     if search_spaces.path(args.space) is None and not Path(args.space).is_file():
         raise CliError(f"{args.space}: no such search space file (bundled: {', '.join(search_spaces.names())})")
+    if args.proxy is not None and args.proxy.name in ("train", "predictor") and args.data is None:
+        raise CliError(f"--proxy {args.proxy.label} needs real data: give --data (e.g. --data fashion-mnist)")
     if args.refine is not None and args.data is None:
         raise CliError("--refine trains on real data: give --data (e.g. --data fashion-mnist)")
     if args.latency.table is not None and not args.latency.table.is_file():
@@ -83,7 +87,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         config = SearchConfig(latency_target_ms=args.latency_target, space=args.space, trials=args.trials,
                               timeout=args.timeout, sampler=args.sampler, seed=args.seed, storage=args.storage,
                               study_name=args.study_name, latency=args.latency, proxy=args.proxy or ProxySpec(),
-                              data=args.data, device=args.device, threads=args.threads, objective=args.objective,
+                              data=args.data, train_cache=args.train_cache, device=args.device,
+                              threads=args.threads, objective=args.objective,
                               out=args.out, top_k=args.top_k, workers=args.workers, progress=not args.no_progress,
                               command=["nas", NAME, *args.argv])
         config.validate()

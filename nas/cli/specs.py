@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nas.search.specs import LatencyMethod, ProxySpec, TrainProxy
+    from nas.validation.predictor_proxy import PredictorSpec
 
 __all__ = ["latency_method", "proxy_spec", "train_spec"]
 
@@ -30,11 +31,13 @@ def proxy_spec(text: str) -> ProxySpec:
     from nas.proxies import names
     from nas.search.specs import ProxySpec, TrainProxy
 
+    if text.startswith("predictor:"):
+        return ProxySpec("predictor", predictor=_predictor(text))
     if text != "train" and not text.startswith("train:"):
         if text in names():
             return ProxySpec(text)
-        raise argparse.ArgumentTypeError(f"invalid --proxy {text!r}: use one of {', '.join(names())} or "
-                                         "train:epochs=N")
+        raise argparse.ArgumentTypeError(f"invalid --proxy {text!r}: use one of {', '.join(names())}, "
+                                         "train:epochs=N or predictor:K")
     options: dict[str, object] = {}
     for item in filter(None, text[len("train:"):].split(",")):
         key, _, value = item.partition("=")
@@ -62,3 +65,27 @@ def train_spec(text: str) -> TrainProxy:
         raise argparse.ArgumentTypeError(str(exc).replace("--proxy", "--refine")) from None
     assert spec.train is not None
     return spec.train
+
+
+def _predictor(text: str) -> PredictorSpec:
+    """``predictor:K[,model=ridge|gp|boost][,epochs=E][,seeds=0+1]``."""
+    from nas.validation.predictor_proxy import PredictorSpec
+
+    k, *items = text[len("predictor:"):].split(",")
+    options: dict[str, object] = {}
+    try:
+        options["k"] = int(k)
+        for item in items:
+            key, _, value = item.partition("=")
+            if key == "model":
+                options["model"] = value
+            elif key == "epochs":
+                options["epochs"] = int(value)
+            elif key == "seeds":
+                options["seeds"] = tuple(int(s) for s in value.split("+"))
+            else:
+                raise ValueError(f"unknown option {key!r}")
+        return PredictorSpec(**options)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid --proxy {text!r}: {exc} (use predictor:K[,model=ridge|gp|boost]"
+                                         "[,epochs=E][,seeds=0+1])") from None

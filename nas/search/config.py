@@ -32,6 +32,7 @@ class SearchConfig:
     latency: LatencyMethod = field(default_factory=LatencyMethod)
     proxy: ProxySpec = field(default_factory=ProxySpec)
     data: str | None = None
+    train_cache: Path | None = None  # the ground truth a ``predictor:K`` proxy is fitted on (JSONL)
     device: str = "auto"
     threads: int | None = None
     objective: str = "pareto"

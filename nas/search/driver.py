@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import optuna
@@ -30,6 +30,10 @@ from nas.search.run import write_run_json
 from nas.search.settings import fingerprint
 from nas.search.study import make_sampler, make_storage, open_study
 from nas.space.load import load_space
+from nas.space.space import SearchSpace
+from nas.validation.predictor_proxy import PredictorProxy
+from nas.validation.setup import Setup
+from nas.validation.validator import Validator
 
 __all__ = ["MAX_TRIALS_FACTOR", "Worker", "run_search", "stream_seed", "tally"]
 
@@ -89,7 +93,8 @@ class Worker:
         self.config, self.index = config, index
         self.space = load_space(config.space)
         self.evaluator = Evaluator(latency=config.latency, proxy=config.proxy, data=config.data,
-                                   device=config.device, threads=config.threads, seed=config.seed)
+                                   device=config.device, threads=config.threads, seed=config.seed,
+                                   predictor=fitted_predictor(config, self.space))
         self.name = config.study_name or config.derived_study_name(self.space.name)
         self.run_dir = Path(config.out) / self.name
         self.storage_url = config.storage or f"sqlite:///{self.run_dir.resolve() / 'study.db'}"
@@ -151,6 +156,19 @@ class Worker:
                 time.sleep(poll)
                 continue
             self.study.optimize(self.objective, n_trials=1, catch=(CandidateError,), callbacks=callbacks)
+
+
+def fitted_predictor(config: SearchConfig, space: SearchSpace) -> Any:
+    """For ``--proxy predictor:K``: the predictor fitted on the ground truth of the space's first K validation
+    archs in ``config.train_cache`` (``None`` for other proxies). Raises ``ValueError`` (one line) when that
+    truth is missing."""
+    if config.proxy.predictor is None:
+        return None
+    if config.train_cache is None or config.data is None:
+        raise ValueError(f"proxy {config.proxy.label} is fitted on trained networks: give data and the training cache")
+    # seed 0: the validation list `nas validate-proxy` trains by default (the search's seed does not change it)
+    validator = Validator(space, Setup(data=config.data), cache=config.train_cache, seed=0, progress=False)
+    return PredictorProxy.fit(validator, config.proxy.predictor)
 
 
 def _worker_main(config: SearchConfig, index: int) -> None:

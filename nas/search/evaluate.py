@@ -17,6 +17,7 @@ NaN — raises :class:`CandidateError` with a one-line reason; the search turns 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -79,6 +80,8 @@ class Evaluator:
             the same in any process.
         latency_repeats, latency_min_run_time: see :func:`nas.latency.measure_latency`.
         lut_force: load a lookup table measured on another setup (with a warning).
+        predictor: for ``proxy=predictor:K``, the fitted :class:`nas.validation.PredictorProxy` that scores a
+            candidate by the accuracy it predicts from the candidate's zero-cost features.
 
     Raises ``ValueError`` (one line) for settings that cannot work (``train`` without data, a table for
     another machine, an unknown device).
@@ -87,15 +90,18 @@ class Evaluator:
     def __init__(self, *, latency: LatencyMethod = LatencyMethod(), proxy: ProxySpec = ProxySpec(),
                  data: str | None = None, device: str = "auto", threads: int | None = None, batch_size: int = 1,
                  proxy_batch: int = DEFAULT_PROXY_BATCH, seed: int = 0, latency_repeats: int = 3,
-                 latency_min_run_time: float = 0.1, lut_force: bool = False):
+                 latency_min_run_time: float = 0.1, lut_force: bool = False, predictor: Any = None):
         self.latency, self.proxy = latency, proxy
         self.device = str(resolve_device(device))
         self.threads = threads if threads is not None else torch.get_num_threads()
         self.batch_size, self.proxy_batch, self.seed = batch_size, proxy_batch, seed
         self.latency_repeats, self.latency_min_run_time = latency_repeats, latency_min_run_time
         self.data_spec = data
-        if proxy.train is not None and data is None:
-            raise ValueError(f"proxy {proxy.label} trains on real data: give data (e.g. fashion-mnist)")
+        if (proxy.train is not None or proxy.predictor is not None) and data is None:
+            raise ValueError(f"proxy {proxy.label} needs real data: give data (e.g. fashion-mnist)")
+        if proxy.predictor is not None and predictor is None:
+            raise ValueError(f"proxy {proxy.label}: give the fitted predictor (nas.validation.PredictorProxy.fit)")
+        self.predictor = predictor
         self.table = (LatencyTable.load(latency.table, device=self.device, threads=self.threads, force=lut_force)
                       if latency.table is not None else None)
         self._data_cache: dict[tuple[int, int, int], DatasetSplits] = {}
@@ -164,6 +170,9 @@ class Evaluator:
         arch = model.arch
         if self.proxy.name in ("params", "macs") and self.data_spec is None:
             return float(params if self.proxy.name == "params" else macs), 0.0, {}  # the counts just taken
+        if self.predictor is not None:
+            started = time.perf_counter()
+            return float(self.predictor.score(model)), time.perf_counter() - started, {}
         if self.proxy.train is not None:
             opts = self.proxy.train.options()
             data = self.data(arch.resolution, opts.pop("train_size", None), opts.pop("test_size", None))

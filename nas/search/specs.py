@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from nas.proxies import names as proxy_names
+from nas.validation.predictor_proxy import PredictorSpec
 
 __all__ = ["DEFAULT_PROXY", "DEFAULT_PROXY_BATCH", "LatencyMethod", "ProxySpec", "TrainProxy"]
 
@@ -84,24 +85,34 @@ class TrainProxy:
 
 @dataclass(frozen=True)
 class ProxySpec:
-    """The accuracy proxy: a registered zero-cost proxy or baseline (:func:`nas.proxies.names`), or ``train``
-    with its :class:`TrainProxy` settings (default: one epoch)."""
+    """The accuracy proxy: a registered zero-cost proxy or baseline (:func:`nas.proxies.names`), ``train``
+    with its :class:`TrainProxy` settings (default: one epoch), or ``predictor`` — a few-shot predictor fitted
+    on the ground truth of K trained networks of the space (:class:`nas.validation.PredictorSpec`)."""
 
     name: str = DEFAULT_PROXY
     train: TrainProxy | None = None
+    predictor: PredictorSpec | None = None
 
     def __post_init__(self) -> None:
         if self.name == "train":
             if self.train is None:
                 object.__setattr__(self, "train", TrainProxy())
+        elif self.name == "predictor":
+            if self.predictor is None:
+                raise ValueError("proxy 'predictor' needs its settings (K, model, …)")
         elif self.name not in proxy_names():
-            raise ValueError(f"unknown proxy {self.name!r}: use one of {', '.join(proxy_names())} or train")
-        elif self.train is not None:
-            raise ValueError(f"proxy {self.name!r} takes no training settings")
+            raise ValueError(f"unknown proxy {self.name!r}: use one of {', '.join(proxy_names())}, train or "
+                             "predictor:K")
+        if (self.train is not None and self.name != "train") or (self.predictor is not None
+                                                                  and self.name != "predictor"):
+            raise ValueError(f"proxy {self.name!r} takes no training or predictor settings")
 
     @property
     def label(self) -> str:
-        """``naswot``, or ``train:epochs=2,lr=0.1`` (the options that are set, in field order)."""
+        """``naswot``, ``train:epochs=2,lr=0.1`` (the options that are set, in field order) or
+        ``predictor:10,model=gp``."""
+        if self.predictor is not None:
+            return self.predictor.label
         if self.train is None:
             return self.name
         return "train:" + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
