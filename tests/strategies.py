@@ -61,3 +61,21 @@ def archs(draw: st.DrawFn, mbconv_only: bool = False, default_activation: bool =
         bn_eps=draw(st.sampled_from([1e-5, 1e-3])),
         bn_momentum=draw(st.sampled_from([0.1, 0.01, 0.0003])),
     )
+
+
+@st.composite
+def archs_with_any_ratios(draw: st.DrawFn, mbconv_only: bool = False, default_activation: bool = False) -> Arch:
+    """:func:`archs` with arbitrary floats for the SE ratios (down to 1e-9: ``5e-05`` must not become an
+    exponent in a string) and the expansion ratios (fractional widths round like timm's)."""
+    import dataclasses
+
+    arch = draw(archs(mbconv_only, default_activation))
+    blocks = []
+    for b in arch.blocks:
+        changes = {}
+        if b.se_ratio:
+            changes["se_ratio"] = draw(st.floats(1e-9, 1.0) | st.sampled_from([5e-05, 1e-06, 0.0625]))
+        if b.block == "mbconv":
+            changes["expand_ratio"] = draw(st.floats(1.0, 16.0) | ratios)
+        blocks.append(dataclasses.replace(b, **changes))
+    return arch.replace(blocks=tuple(blocks))

@@ -1,9 +1,10 @@
 """Resolve an :class:`~nas.arch.Arch` into the concrete layers a model is built from.
 
-This is the one place where family conventions become numbers: width/depth multipliers (round to 8),
-stage repeats, expanded widths, squeeze widths, default activations, which blocks have a residual, and the
-spatial size each layer sees. The builder turns each :class:`Layer` into one module, and the latency
-lookup table keys its entries by :attr:`Layer.key` — so a LUT entry and a built block always agree.
+This is the one place where family conventions become numbers: width/depth multipliers (round to 8, the
+head by its ``width_rule``), stage repeats, expanded widths (:func:`~nas.arch.spec.expanded_width`), squeeze
+widths, default activations, which blocks have a residual, and the spatial size each layer sees. The builder
+turns each :class:`Layer` into one module, and the latency lookup table keys its entries by :attr:`Layer.key`
+— so a LUT entry and a built block always agree.
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from nas.arch.spec import Arch, BlockArgs, make_divisible
+from nas.arch.spec import Arch, BlockArgs, expanded_width, make_divisible
 
-__all__ = ["Layer", "conv_out_size", "resolve", "resolve_head", "resolve_stage", "round_filters", "round_repeats"]
+__all__ = ["Layer", "conv_out_size", "head_filters", "resolve", "resolve_head", "resolve_stage", "round_filters",
+           "round_repeats"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,17 @@ def round_filters(filters: int, width_multiplier: float, divisor: int = 8) -> in
     return make_divisible(filters * width_multiplier, divisor)
 
 
+def head_filters(filters: int, width_multiplier: float, rule: str = "scale") -> int:
+    """A head width under the width multiplier by the head's ``width_rule`` (:class:`~nas.arch.HeadArgs`):
+    ``scale`` → :func:`round_filters`; ``fixed`` → ``filters``; ``grow`` → scaled only when the multiplier
+    is above 1 (torchvision's MobileNetV2: ``_make_divisible(1280 * max(1.0, width_mult), 8)``)."""
+    if rule == "fixed":
+        return filters
+    if rule == "grow":
+        return round_filters(filters, max(1.0, width_multiplier))
+    return round_filters(filters, width_multiplier)
+
+
 def round_repeats(repeats: int, depth_multiplier: float) -> int:
     """``ceil(repeats × depth_multiplier)`` (EfficientNet's rule; unchanged at multiplier 1)."""
     return int(math.ceil(repeats * depth_multiplier))
@@ -110,7 +123,7 @@ def resolve_stage(arch: Arch, b: BlockArgs, stage: int, in_chs: int, input_size:
     for index in range(repeats if max_repeats is None else min(repeats, max_repeats)):
         stride = b.strides if index == 0 else 1
         if b.block == "mbconv":
-            mid = int(math.floor(in_chs * b.expand_ratio + 0.5))
+            mid = expanded_width(in_chs, b.expand_ratio)
         elif b.block == "shuffle":
             mid = out_chs // 2
         else:
@@ -149,7 +162,7 @@ def resolve_head(arch: Arch, in_chs: int, input_size: int) -> Layer:
     """The head layer of ``arch`` when the last stage gives ``in_chs`` channels at ``input_size`` px (the
     search space asks this for every width a last stage can have)."""
     head, wm = arch.head, arch.width_multiplier
-    head_conv = round_filters(head.filters, wm) if head.filters else 0
-    hidden = round_filters(head.hidden_filters, wm) if head.hidden_filters else 0
+    head_conv = head_filters(head.filters, wm, head.width_rule) if head.filters else 0
+    hidden = head_filters(head.hidden_filters, wm, head.width_rule) if head.hidden_filters else 0
     return Layer("head", in_chs, arch.num_classes, head_conv, 1, 1, head.activation or arch.activation,
                  hidden=hidden, dropout=head.dropout, input_size=input_size, stage=len(arch.blocks))

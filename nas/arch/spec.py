@@ -23,28 +23,38 @@ Family differences are explicit fields with defaults rather than special cases i
 * ``activation`` per block overrides the network default (MobileNetV3 mixes ReLU and h-swish).
 * ``pw_act`` on ``ds`` blocks: MobileNetV1 activates the pointwise conv, MnasNet/EfficientNet do not.
 * ``stem.pool: max`` (ShuffleNetV2), ``head.hidden_filters`` (MobileNetV3's linear head layer).
+* ``head.width_rule``: whether the width multiplier scales the head (EfficientNet, MobileNetV3), leaves it
+  alone (MnasNet) or only grows it (MobileNetV2) — see :class:`HeadArgs`.
 
-The expanded width of an ``mbconv`` block is ``round(input_filters × expand_ratio)``, so MobileNetV3's
+The expanded width of an ``mbconv`` block is :func:`expanded_width`: ``make_divisible(input_filters ×
+expand_ratio, 8)``, timm's ``InvertedResidual`` and torchvision's ``MBConv`` rule (``ir_r1_k3_s1_e2.5_c40``
+after 40 channels: 104), and the input width itself at ratio 1 (no expand conv). MobileNetV3's
 non-integer expansions are written as ratios with two decimals (``200/80 → 2.5``, ``88/24 → 3.67``),
 exactly as timm writes them; both string formats can then express every MobileNetV3 block.
 
-Errors are :class:`ArchError`, one line naming the source, the block index and the field::
+Every dataclass checks its own fields when it is made, whatever the route (:mod:`nas.arch.fields`); errors
+are :class:`ArchError`, one line naming the source, the block index and the field::
 
     arch.yaml: blocks[3].kernel_size: must be one of 3, 5, 7 (got 4)
+    <Arch>: num_classes: must be ≥ 1 (got 0)
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from nas.arch import fields
+from nas.arch.fields import (ACTIVATIONS, BLOCK_KINDS, HEAD_WIDTH_RULES, KERNELS, SE_GATES, SE_SOURCES, STEM_POOLS,
+                             STRIDES, ArchError, normalise_number)
+
 __all__ = [
     "ACTIVATIONS",
     "BLOCK_KINDS",
     "BLOCK_REQUIRED",
+    "HEAD_WIDTH_RULES",
     "KERNELS",
     "Arch",
     "ArchError",
@@ -53,30 +63,18 @@ __all__ = [
     "SEArgs",
     "StemArgs",
     "arch_to_dict",
+    "expanded_width",
     "make_divisible",
     "normalise_number",
     "validate",
 ]
 
 
-BLOCK_KINDS = ("ds", "mbconv", "shuffle", "conv")
-ACTIVATIONS = ("relu", "relu6", "swish", "hswish")
-SE_GATES = ("sigmoid", "hsigmoid")
-SE_SOURCES = ("input", "expanded")
-STEM_POOLS = ("none", "max")
-KERNELS = {"ds": (3, 5, 7), "mbconv": (3, 5, 7), "shuffle": (3, 5, 7), "conv": (1, 3, 5, 7)}
-STRIDES = (1, 2)
-
-
-class ArchError(ValueError):
-    """An invalid architecture: the message is one line, ``source: location: problem``."""
-
-
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round ``value`` to the nearest multiple of ``divisor``, never going more than 10% below it.
 
-    The rule of the TF MobileNet/EfficientNet code (``round_filters``) and torchvision's
-    ``_make_divisible``.
+    The rule of the TF MobileNet/EfficientNet code (``round_filters``), torchvision's ``_make_divisible``
+    and MNASNet's ``_round_to_multiple_of``, timm's ``make_divisible``.
     """
     min_value = divisor if min_value is None else min_value
     new = max(min_value, int(value + divisor / 2) // divisor * divisor)
@@ -85,13 +83,12 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return int(new)
 
 
-def normalise_number(value: float) -> float | int:
-    """Normalise a number so that 6.0 and 6 dump identically (``6``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+def expanded_width(in_chs: int, expand_ratio: float) -> int:
+    """The width inside an ``mbconv`` block whose input has ``in_chs`` channels: ``in_chs`` at ratio 1 (no
+    expand conv), else ``make_divisible(in_chs × expand_ratio, 8)`` — timm's ``InvertedResidual`` and
+    torchvision's ``MBConv`` (``adjust_channels``); torchvision's MobileNetV2/MNASNet (``round(in × t)``,
+    ``in × t``) give the same for their integer ratios on multiples of 8."""
+    return in_chs if expand_ratio == 1 else make_divisible(in_chs * expand_ratio, 8)
 
 
 #: Fields every ``blocks`` entry states; the others default to ``se_ratio 0``, ``id_skip true``, the network's
@@ -118,16 +115,45 @@ class StemArgs:
     activation: str | None = None  # None: the network's default activation
     pool: str = "none"  # "max": 3×3/2 max-pool after the conv (ShuffleNetV2)
 
+    def __post_init__(self) -> None:
+        o = "StemArgs"
+        _set(self, "filters", fields.integer(o, "filters", self.filters, 1))
+        _set(self, "kernel_size", fields.choice(o, "kernel_size", self.kernel_size, KERNELS["conv"]))
+        _set(self, "strides", fields.choice(o, "strides", self.strides, STRIDES))
+        _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
+        _set(self, "pool", fields.choice(o, "pool", self.pool, STEM_POOLS))
+
 
 @dataclass(frozen=True)
 class HeadArgs:
     """The head: [1×1 conv-BN-act to ``filters``] → global average pool → [linear ``hidden_filters``
-    + act (MobileNetV3)] → dropout → linear classifier."""
+    + act (MobileNetV3)] → dropout → linear classifier.
+
+    ``width_rule`` says how the network's ``width_multiplier`` α reaches ``filters`` and ``hidden_filters``
+    (the family decides; the widths are as written at α = 1 under every rule):
+
+    * ``scale`` (default): ``make_divisible(filters × α, 8)`` — EfficientNet (TF ``round_filters(1280)``,
+      timm, torchvision's ``4 × last stage``) and MobileNetV3 (torchvision ``adjust_channels(1280)``);
+    * ``fixed``: ``filters`` at every α — MnasNet (TF, timm, torchvision ``MNASNet``: 1280);
+    * ``grow``: scaled only when α > 1, ``make_divisible(filters × max(1, α), 8)`` — MobileNetV2
+      (torchvision ``_make_divisible(1280 * max(1.0, width_mult), 8)``, timm ``max(1280, round(1280 α))``).
+    """
 
     filters: int | None = 1280  # None: no 1×1 conv before pooling (MobileNetV1)
     activation: str | None = None  # None: the network's default activation
     hidden_filters: int | None = None
     dropout: float = 0.0
+    width_rule: str = "scale"  # "scale" | "fixed" | "grow": how the width multiplier reaches the head
+
+    def __post_init__(self) -> None:
+        o = "HeadArgs"
+        if self.filters is not None:
+            _set(self, "filters", fields.integer(o, "filters", self.filters, 1))
+        _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
+        if self.hidden_filters is not None:
+            _set(self, "hidden_filters", fields.integer(o, "hidden_filters", self.hidden_filters, 1))
+        _set(self, "dropout", fields.number(o, "dropout", self.dropout, 0, 1))
+        _set(self, "width_rule", fields.choice(o, "width_rule", self.width_rule, HEAD_WIDTH_RULES))
 
 
 @dataclass(frozen=True)
@@ -138,10 +164,21 @@ class SEArgs:
     gate: str = "sigmoid"  # "sigmoid" | "hsigmoid"
     activation: str | None = None  # None: the block's own activation
 
+    def __post_init__(self) -> None:
+        o = "SEArgs"
+        _set(self, "source", fields.choice(o, "source", self.source, SE_SOURCES))
+        _set(self, "gate", fields.choice(o, "gate", self.gate, SE_GATES))
+        _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
+
 
 @dataclass(frozen=True)
 class BlockArgs:
-    """One stage of ``num_repeat`` identical blocks (MnasNet/EfficientNet ``BlockArgs`` fields)."""
+    """One stage of ``num_repeat`` identical blocks (MnasNet/EfficientNet ``BlockArgs`` fields).
+
+    Each field is checked when the block is made; the rules between fields (the kind's kernels, …) when it
+    joins an :class:`Arch` (:func:`nas.arch.fields.block_rules`). ``input_filters`` 0 marks a template not
+    chained yet (search spaces); an ``Arch`` never holds one.
+    """
 
     block: str
     num_repeat: int
@@ -156,13 +193,24 @@ class BlockArgs:
     pw_act: bool = False  # ds only: activation after the pointwise conv (MobileNetV1)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "expand_ratio", normalise_number(self.expand_ratio))
-        object.__setattr__(self, "se_ratio", normalise_number(self.se_ratio))
+        o = "BlockArgs"
+        kind = fields.choice(o, "block", self.block, BLOCK_KINDS)
+        _set(self, "num_repeat", fields.integer(o, "num_repeat", self.num_repeat, 1))
+        _set(self, "kernel_size", fields.kernel(o, kind, self.kernel_size))
+        _set(self, "strides", fields.choice(o, "strides", self.strides, STRIDES))
+        _set(self, "expand_ratio", fields.number(o, "expand_ratio", self.expand_ratio, 1, 16))
+        width = fields.integer(o, "input_filters", self.input_filters)
+        _set(self, "input_filters", width if width == 0 else fields.integer(o, "input_filters", width, 1))
+        _set(self, "output_filters", fields.integer(o, "output_filters", self.output_filters, 1))
+        _set(self, "se_ratio", fields.number(o, "se_ratio", self.se_ratio, 0, 1))
+        fields.boolean(o, "id_skip", self.id_skip)
+        _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
+        fields.boolean(o, "pw_act", self.pw_act)
 
     @property
     def expanded_filters(self) -> int:
-        """Width inside an ``mbconv`` block: ``round(input_filters × expand_ratio)`` (half up)."""
-        return int(math.floor(self.input_filters * self.expand_ratio + 0.5))
+        """Width inside an ``mbconv`` block: :func:`expanded_width` of ``input_filters``."""
+        return expanded_width(self.input_filters, self.expand_ratio)
 
     @property
     def has_se(self) -> bool:
@@ -189,15 +237,15 @@ class Arch:
     bn_momentum: float = 0.1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "blocks", tuple(self.blocks))
-        for name in ("width_multiplier", "depth_multiplier", "drop_path_rate"):
-            object.__setattr__(self, name, normalise_number(getattr(self, name)))
+        _check_arch(self)
 
     def replace(self, **changes: Any) -> "Arch":
-        """A copy with ``changes`` applied (``dataclasses.replace``), validated."""
-        new = dataclasses.replace(self, **changes)
-        validate(new, "<replace>")
-        return new
+        """A copy with ``changes`` applied (``dataclasses.replace``), validated like a YAML file: a problem
+        is an :class:`ArchError` whose source is this arch's name (``mobilenet_v2: num_classes: …``)."""
+        try:
+            return dataclasses.replace(self, **changes)
+        except ArchError as exc:
+            raise exc.at(self.name) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical plain-data form: required fields always, optional ones when not default."""
@@ -218,33 +266,57 @@ class Arch:
         return "\n".join(lines) + "\n"
 
 
-def validate(arch: Arch, source: str = "<arch>") -> None:
-    """Cross-field rules: stages chain, kinds use only the fields they have, shuffle widths are even.
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
 
-    Raises :class:`ArchError` (one line) on the first problem.
-    """
-    previous = arch.stem.filters
-    previous_where = "stem.filters"
-    for i, b in enumerate(arch.blocks):
+
+def _check_arch(a: Arch) -> None:
+    """Every field of ``a`` and the rules between them; raises :class:`ArchError` from ``<Arch>``."""
+    o = "Arch"
+    if not isinstance(a.name, str) or not a.name.strip():
+        fields.fail(o, "name", f"expected a non-empty string, got {a.name!r}")
+    blocks = () if isinstance(a.blocks, (str, bytes, dict)) or not hasattr(a.blocks, "__iter__") else tuple(a.blocks)
+    if not blocks:
+        fields.fail(o, "blocks", f"expected a non-empty list of blocks, got {a.blocks!r}")
+    _set(a, "blocks", blocks)
+    for name, cls in (("stem", StemArgs), ("head", HeadArgs), ("se", SEArgs)):
+        if not isinstance(getattr(a, name), cls):
+            fields.fail(o, name, f"expected a {cls.__name__}, got {type(getattr(a, name)).__name__}")
+    _set(a, "resolution", fields.integer(o, "resolution", a.resolution, 32))
+    _set(a, "num_classes", fields.integer(o, "num_classes", a.num_classes, 1))
+    _set(a, "in_channels", fields.integer(o, "in_channels", a.in_channels, 1))
+    _set(a, "activation", fields.choice(o, "activation", a.activation, ACTIVATIONS))
+    _set(a, "width_multiplier", fields.number(o, "width_multiplier", a.width_multiplier, 0, 8, lo_open=True))
+    _set(a, "depth_multiplier", fields.number(o, "depth_multiplier", a.depth_multiplier, 0, 8, lo_open=True))
+    _set(a, "drop_path_rate", fields.number(o, "drop_path_rate", a.drop_path_rate, 0, 1))
+    _set(a, "bn_eps", fields.number(o, "bn_eps", a.bn_eps, 0, 1, lo_open=True))
+    _set(a, "bn_momentum", fields.bn_momentum(o, a.bn_momentum))
+    previous, previous_where = a.stem.filters, "stem.filters"
+    for i, b in enumerate(a.blocks):
         where = f"blocks[{i}]"
-        if b.input_filters != previous:
-            _fail(source, f"{where}.input_filters",
-                  f"must equal {previous_where} = {previous} (got {b.input_filters})")
-        if b.block != "mbconv" and b.expand_ratio != 1:
-            _fail(source, f"{where}.expand_ratio", f"must be 1 for a '{b.block}' block (got {b.expand_ratio})")
-        if b.block in ("shuffle", "conv") and b.se_ratio:
-            _fail(source, f"{where}.se_ratio", f"a '{b.block}' block has no squeeze-excitation (got {b.se_ratio})")
-        if b.block != "ds" and b.pw_act:
-            _fail(source, f"{where}.pw_act", "only 'ds' blocks have a pointwise activation switch")
-        if b.block == "shuffle" and b.output_filters % 2:
-            _fail(source, f"{where}.output_filters", f"a shuffle unit needs an even width (got {b.output_filters})")
-        if b.block == "shuffle" and b.input_filters % 2 and b.strides == 1 and b.input_filters == b.output_filters:
-            _fail(source, f"{where}.input_filters", f"a shuffle unit needs an even width (got {b.input_filters})")
+        if not isinstance(b, BlockArgs):
+            fields.fail(o, where, f"expected a BlockArgs, got {type(b).__name__}")
+        try:
+            if b.input_filters < 1:
+                fields.fail(o, "input_filters", f"must be ≥ 1 (got {b.input_filters})")
+            if b.input_filters != previous:
+                fields.fail(o, "input_filters", f"must equal {previous_where} = {previous} (got {b.input_filters})")
+            fields.block_rules(b)
+        except ArchError as exc:
+            raise exc.at(f"<{o}>", where) from None
         previous, previous_where = b.output_filters, f"{where}.output_filters"
 
 
-def _fail(source: str, where: str, message: str) -> None:
-    raise ArchError(f"{source}: {where}: {message}")
+def validate(arch: Arch, source: str = "<arch>") -> None:
+    """Check ``arch`` again — its fields, the stages' chaining, each kind's rules — reporting a problem from
+    ``source``. (An ``Arch`` checks itself when it is made, so this fails only for one altered in place.)
+
+    Raises :class:`ArchError` (one line) on the first problem.
+    """
+    try:
+        _check_arch(arch)
+    except ArchError as exc:
+        raise exc.at(source) from None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,10 +4,17 @@
   trailing ``_noskip``. Every field is explicit, input width included. They describe ``mbconv`` stages with
   the network's default activation only; anything else raises :class:`~nas.arch.ArchError`.
 * ``timm`` — timm's arch-def strings: ``ir_r2_k3_s2_e6_c24_se0.25``; ``ds_…`` (linear pointwise),
-  ``dsa_…`` (activated pointwise, MobileNetV1), ``cn_…`` (plain conv; residual only with ``_skip``, as in
-  timm), ``_noskip``, and ``_nre`` / ``_nr6`` / ``_nsw`` / ``_nhs`` for a per-block activation. Input widths
-  are implied by chaining from the stem. ``sh_r4_k3_s2_c116`` (ShuffleNetV2 unit) is this toolkit's
-  extension: timm has no such block.
+  ``dsa_…`` (activated pointwise, MobileNetV1 — and never a skip: timm decodes ``noskip=block_type == 'dsa'
+  or noskip``), ``cn_…`` (plain conv; residual only with ``_skip``, as in timm), ``_noskip``, and ``_nre`` /
+  ``_nr6`` / ``_nsw`` / ``_nhs`` for a per-block activation. Input widths are implied by chaining from the
+  stem. ``sh_r4_k3_s2_c116`` (ShuffleNetV2 unit) is this toolkit's extension: timm has no such block.
+
+  A ``ds`` stage with an activated pointwise conv whose skip can be taken (a repeat, or stride 1 with equal
+  widths) has no timm form and raises "cannot express"; where no block of the stage can skip it is written
+  ``dsa``, which reads back with ``id_skip: false`` — the same network.
+
+Numbers are written in plain decimal, never with an exponent (``se_ratio`` 5e-05 → ``se0.00005``), so
+both formats read back what they write.
 
     >>> from nas.strings import decode_block, encode_block
     >>> b = decode_block("r2_k3_s22_e6_i16_o24_se0.25", "mnasnet")
@@ -20,10 +27,12 @@ Network-level conventions (SE width source and gate, stem, head) are not part of
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Iterable, Literal
 
 from nas.arch.check import block_from_dict
-from nas.arch.spec import Arch, ArchError, BlockArgs, validate
+from nas.arch.layers import resolve
+from nas.arch.spec import Arch, ArchError, BlockArgs
 
 __all__ = ["FORMATS", "decode_block", "encode_block", "from_strings", "to_strings"]
 
@@ -37,11 +46,20 @@ _NUMBER = re.compile(r"^(\d+(\.\d+)?)$")
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """``value`` in plain decimal, the shortest text that reads back as the same float (no exponent)."""
+    return str(int(value)) if float(value).is_integer() else format(Decimal(repr(float(value))), "f")
 
 
-def encode_block(b: BlockArgs, fmt: Format) -> str:
-    """The string of one stage in ``fmt``. Raises :class:`ArchError` if ``fmt`` cannot express it."""
+def _no_dsa(where: str) -> ArchError:
+    return ArchError(f"timm strings cannot express {where}: a 'ds' block with an activated pointwise conv and an "
+                     f"identity skip (timm's 'dsa' blocks never skip); set id_skip: false or pw_act: false")
+
+
+def encode_block(b: BlockArgs, fmt: Format, skips: bool | None = None) -> str:
+    """The string of one stage in ``fmt``. Raises :class:`ArchError` if ``fmt`` cannot express it.
+
+    ``skips``: whether some block of the stage takes its identity skip in its network (:func:`to_strings`
+    knows from the resolved layers); by default as at width and depth multiplier 1."""
     if fmt == "mnasnet":
         if b.block != "mbconv" or b.activation is not None:
             what = f"a '{b.block}' block" if b.block != "mbconv" else f"a per-block activation ({b.activation})"
@@ -55,6 +73,10 @@ def encode_block(b: BlockArgs, fmt: Format) -> str:
         return "_".join(parts)
     if fmt != "timm":
         raise ArchError(f"unknown string format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if skips is None:
+        skips = b.id_skip and (b.num_repeat > 1 or (b.strides == 1 and b.input_filters == b.output_filters))
+    if b.block == "ds" and b.pw_act and skips:
+        raise _no_dsa(f"r{b.num_repeat} s{b.strides} {b.input_filters} → {b.output_filters}")
     prefix = {"mbconv": "ir", "ds": "dsa" if b.pw_act else "ds", "conv": "cn", "shuffle": "sh"}[b.block]
     parts = [prefix, f"r{b.num_repeat}", f"k{b.kernel_size}", f"s{b.strides}"]
     if b.block == "mbconv":
@@ -65,7 +87,7 @@ def encode_block(b: BlockArgs, fmt: Format) -> str:
     if b.block == "conv":
         if b.id_skip:
             parts.append("skip")
-    elif not b.id_skip:
+    elif not b.id_skip and prefix != "dsa":  # dsa: no skip already
         parts.append("noskip")
     if b.activation is not None:
         parts.append(f"n{_ACT_CODES[b.activation]}")
@@ -94,7 +116,7 @@ def decode_block(text: str, fmt: Format, input_filters: int | None = None) -> Bl
                             f"{', '.join(_TIMM_KINDS)}")
         data["block"] = _TIMM_KINDS[kind]
         data["pw_act"] = kind == "dsa"
-        data["id_skip"] = kind != "cn"
+        data["id_skip"] = kind not in ("cn", "dsa")
         data["expand_ratio"] = 1
         if input_filters is None:
             raise ArchError(f"{text!r}: timm strings need the input width (the previous stage's output)")
@@ -113,7 +135,7 @@ def decode_block(text: str, fmt: Format, input_filters: int | None = None) -> Bl
             data["id_skip"] = False
             continue
         if fmt == "timm" and op == "skip":
-            data["id_skip"] = True
+            data["id_skip"] = data["block"] != "ds" or not data["pw_act"]  # timm: dsa never skips
             continue
         if fmt == "timm" and op.startswith("n") and op[1:] in _TIMM_ACTS:
             data["activation"] = _TIMM_ACTS[op[1:]]
@@ -137,14 +159,22 @@ def decode_block(text: str, fmt: Format, input_filters: int | None = None) -> Bl
 
 
 def to_strings(arch: Arch, fmt: Format) -> list[str]:
-    """One string per stage of ``arch``."""
-    return [encode_block(b, fmt) for b in arch.blocks]
+    """One string per stage of ``arch``. Raises :class:`ArchError` if ``fmt`` cannot express a stage — for
+    timm, a ``ds`` stage with an activated pointwise conv some block of which takes its skip in this network
+    (after its width and depth multipliers)."""
+    skipping = {layer.stage for layer in resolve(arch) if layer.skip}
+    for i, b in enumerate(arch.blocks):
+        if fmt == "timm" and b.block == "ds" and b.pw_act and i in skipping:
+            raise _no_dsa(f"blocks[{i}]")
+    return [encode_block(b, fmt, skips=i in skipping) for i, b in enumerate(arch.blocks)]
 
 
 def from_strings(strings: Iterable[str], fmt: Format, base: Arch) -> Arch:
     """``base`` with its stages replaced by the decoded ``strings`` (stem, head and conventions kept).
 
-    ``from_strings(to_strings(a, fmt), fmt, a) == a`` for every ``a`` that ``fmt`` can express.
+    ``from_strings(to_strings(a, fmt), fmt, a) == a`` for every ``a`` that ``fmt`` can express, but for one
+    case that builds the same network: a ``ds`` stage with an activated pointwise conv and ``id_skip: true``
+    whose blocks can never skip is written ``dsa`` and reads back with ``id_skip: false``.
     """
     blocks: list[BlockArgs] = []
     previous = base.stem.filters
@@ -154,6 +184,7 @@ def from_strings(strings: Iterable[str], fmt: Format, base: Arch) -> Arch:
         previous = b.output_filters
     if not blocks:
         raise ArchError("no block strings given")
-    arch = Arch(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "blocks": tuple(blocks)})
-    validate(arch, f"{fmt} strings")
-    return arch
+    try:
+        return Arch(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "blocks": tuple(blocks)})
+    except ArchError as exc:
+        raise exc.at(f"{fmt} strings") from None

@@ -1,8 +1,13 @@
 """Static costs of a network: parameters, multiply-accumulates (MACs) and peak activation memory.
 
 MACs come from fvcore's ``FlopCountAnalysis``, whose "flops" are in fact multiply-accumulates (one per
-conv/linear weight use, plus BatchNorm's per-element work in eval mode); we call them MACs. Activation
-memory is an estimate, see :func:`activation_bytes`.
+conv/linear weight use, plus BatchNorm's per-element work in eval mode); we call them MACs. fvcore counts
+torchvision's ``adaptive_avg_pool2d`` as one per input element but leaves ``Tensor.mean`` (``aten::mean``,
+our global pool and SE squeeze) out; we count it the same way, so efficientnet_b0, mobilenet_v2 and
+mobilenet_v3 equal torchvision's counts to the unit (efficientnet_b0 401,659,392, mobilenet_v3_small
+59,649,536 at 224 px). torchvision's MNASNet and ShuffleNetV2 pool with ``x.mean([2, 3])`` themselves, so
+fvcore's count of those leaves their global pool out and ours is higher by exactly it (C·7·7 at 224 px).
+Activation memory is :mod:`nas.model.memory`.
 
     >>> from nas.model.cost import summary
     >>> s = summary("mobilenet_v2")
@@ -12,6 +17,7 @@ memory is an estimate, see :func:`activation_bytes`.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,11 +29,10 @@ from torch import nn
 from nas.arch.io import load_arch
 from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
-from nas.model.blocks import ResidualBlock
 from nas.model.builder import build_layer, build_model
+from nas.model.memory import activation_bytes
 
-__all__ = ["CostSummary", "activation_bytes", "arch_macs", "count_macs", "count_params", "layer_macs", "macs_by_module",
-           "summary"]
+__all__ = ["CostSummary", "arch_macs", "count_macs", "count_params", "layer_macs", "macs_by_module", "summary"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class CostSummary:
 
     params: int  # parameters (all, trainable or not)
     macs: int  # multiply-accumulates for one image (fvcore)
-    activation_bytes: int  # estimated peak activation memory, float32, batch 1
+    activation_bytes: int  # peak activation memory, float32, batch 1 (nas.model.memory)
     resolution: int
     in_channels: int
 
@@ -66,6 +71,17 @@ def _input(model: nn.Module, resolution: int, in_channels: int | None) -> torch.
     return torch.zeros(1, in_channels, resolution, resolution, device=device)
 
 
+def _mean_macs(inputs: list, outputs: list) -> int:
+    """``aten::mean`` as fvcore counts ``aten::adaptive_avg_pool2d``: one per input element."""
+    from fvcore.nn.jit_handles import get_shape
+
+    return math.prod(get_shape(inputs[0]))
+
+
+#: fvcore handles for ops it does not count by default.
+_EXTRA_HANDLES = {"aten::mean": _mean_macs}
+
+
 def macs_by_module(model: nn.Module, resolution: int, in_channels: int | None = None) -> dict[str, int]:
     """Multiply-accumulates of one forward pass at ``resolution``, batch 1, in eval mode (fvcore), for
     every submodule by qualified name; ``""`` is the whole model."""
@@ -78,6 +94,7 @@ def macs_by_module(model: nn.Module, resolution: int, in_channels: int | None = 
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fvcore traces with torch.jit, which warns of its deprecation
             analysis = FlopCountAnalysis(model, _input(model, resolution, in_channels))
+            analysis.set_op_handle(**_EXTRA_HANDLES)
             analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             return {name: int(v) for name, v in analysis.by_module().items()}
     finally:
@@ -110,48 +127,6 @@ def arch_macs(arch: Arch | str | Path | Mapping[str, Any], resolution: int | Non
     and the network is exactly its layers in sequence (tests/model/test_cost.py checks the equality) — but a
     search that revisits the same layers traces each distinct layer once instead of every candidate whole."""
     return sum(layer_macs(layer) for layer in (layers if layers is not None else resolve(load_arch(arch), resolution)))
-
-
-def activation_bytes(model: nn.Module, resolution: int, in_channels: int | None = None,
-                     bytes_per_element: int = 4) -> int:
-    """Estimated peak activation memory of batch-1 inference, in bytes.
-
-    The estimate is the largest, over leaf modules, of (its input + its output) plus the input of the
-    enclosing residual block that must stay alive until the addition. It ignores allocator slack and
-    framework workspace, so treat it as a lower bound useful for comparing architectures.
-    """
-    peak = 0
-    held = [0]
-
-    def residual_pre(module: nn.Module, inputs: tuple) -> None:
-        held.append(inputs[0].numel() if getattr(module, "skip", False) else 0)
-
-    def residual_post(module: nn.Module, inputs: tuple, output: Any) -> None:
-        held.pop()
-
-    def leaf(module: nn.Module, inputs: tuple, output: Any) -> None:
-        nonlocal peak
-        size = sum(t.numel() for t in inputs if isinstance(t, torch.Tensor))
-        size += output.numel() if isinstance(output, torch.Tensor) else 0
-        peak = max(peak, size + sum(held))
-
-    hooks = []
-    for m in model.modules():
-        if isinstance(m, ResidualBlock):
-            hooks.append(m.register_forward_pre_hook(residual_pre))
-            hooks.append(m.register_forward_hook(residual_post))
-        elif not any(True for _ in m.children()):
-            hooks.append(m.register_forward_hook(leaf))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            model(_input(model, resolution, in_channels))
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    return peak * bytes_per_element
 
 
 def summary(model_or_arch: nn.Module | Arch | str | Path | Mapping[str, Any],

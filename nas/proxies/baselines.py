@@ -6,11 +6,10 @@ Both are widely reported to correlate with accuracy as well as many zero-cost pr
 """
 from __future__ import annotations
 
-import warnings
-
 from torch import Tensor, nn
 
-from nas.proxies.base import Proxy, model_input, working_copy
+from nas.model.cost import count_macs
+from nas.proxies.base import Proxy, working_copy
 
 __all__ = ["MACs", "Params"]
 
@@ -28,22 +27,13 @@ class Params(Proxy):
 
 
 class MACs(Proxy):
-    """Multiply-accumulates of one image (``batch[:1]``), counted by fvcore's ``FlopCountAnalysis``
-    with the model copy in eval mode. fvcore's "flops" are MACs: one per conv or linear weight use,
-    plus BatchNorm's per-element work. Element-wise ops (activations, additions) are not counted.
-    Labels are not used. **Sign:** higher is better; the baseline assumption is that more compute
+    """Multiply-accumulates of one image of the batch's shape, counted by :func:`nas.model.cost.count_macs`
+    (fvcore, the one MAC count of the package) with the model copy in eval mode. Labels are not used. **Sign:** higher is better; the baseline assumption is that more compute
     means a more accurate model."""
 
     name = "macs"
     uses_output = False
 
     def _score(self, model: nn.Module, batch: Tensor, targets: Tensor | None) -> float:
-        with warnings.catch_warnings():  # fvcore's import jit-scripts functions; torch deprecates jit.script
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from fvcore.nn import FlopCountAnalysis  # imported here: fvcore is slow to import
-
         net = working_copy(model, bn="eval")
-        analysis = (FlopCountAnalysis(net, model_input(net, batch[:1]))
-                    .unsupported_ops_warnings(False)
-                    .uncalled_modules_warnings(False))
-        return float(analysis.total())
+        return float(count_macs(net, resolution=batch.shape[-1], in_channels=batch.shape[1]))

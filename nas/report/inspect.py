@@ -63,7 +63,7 @@ def describe(arch: Arch, resolution: int | None = None) -> str:
              "", _table(rows), "",
              f"params            {cost.params:,}",
              f"MACs              {cost.macs:,} ({cost.macs / 1e6:.1f}M, fvcore, batch 1 @ {r}px)",
-             f"peak activations  {cost.activation_bytes / 2**20:.2f} MiB (float32 estimate)", ""]
+             f"peak activations  {cost.activation_bytes / 2**20:.2f} MiB (float32, batch 1: live tensors at the peak)", ""]
     for fmt in FORMATS:
         try:
             lines.append(f"{fmt} strings: " + " ".join(to_strings(arch, fmt)))

@@ -10,9 +10,11 @@ from hypothesis import given, settings
 import nas
 import nas.zoo
 from nas.arch import Arch, ArchError, BlockArgs, dump_arch, load_arch, make_divisible
+from nas.arch.spec import expanded_width
+from nas.space import load_space
 
-from strategies import archs
-from support import MALFORMED, VALID
+from strategies import archs, archs_with_any_ratios
+from support import MALFORMED, ROOT, SPACE_FILES, VALID
 
 
 @settings(max_examples=1000, deadline=None)
@@ -24,10 +26,19 @@ def test_yaml_round_trip_is_byte_identical(arch: Arch) -> None:
     assert dump_arch(loaded) == text
 
 
+@settings(max_examples=300, deadline=None)
+@given(archs_with_any_ratios())
+def test_yaml_round_trip_of_any_ratio(arch: Arch) -> None:
+    assert load_arch(dump_arch(arch)) == arch
+
+
 @pytest.mark.parametrize("name", nas.zoo.names())
 def test_zoo_files_are_canonical(name: str) -> None:
-    path = nas.zoo.path(name)
-    assert dump_arch(load_arch(path)) == path.read_text()
+    """Below its opening comment (source and conventions, see test_zoo.py) a zoo file is the canonical dump."""
+    text = nas.zoo.path(name).read_text()
+    comment = [line for line in text.splitlines(keepends=True) if line.startswith("#")]
+    assert text.startswith("".join(comment)) and comment
+    assert dump_arch(load_arch(text)) == text.removeprefix("".join(comment))
 
 
 def test_load_accepts_path_text_dict_and_zoo_name(tmp_path: Path) -> None:
@@ -55,6 +66,36 @@ def test_floats_and_ints_normalise() -> None:
     assert b.se_ratio == 0 and isinstance(b.se_ratio, int)
     assert BlockArgs("mbconv", 1, 3, 1, 3.67, 24, 24).expanded_filters == 88
     assert BlockArgs("mbconv", 1, 3, 1, 2.3, 80, 80).expanded_filters == 184
+
+
+@pytest.mark.parametrize("in_chs,ratio,mid", [
+    (40, 2.5, 104),  # timm's ir_r1_k3_s1_e2.5_c40 after 40 channels: make_divisible(100) = 104, not round(100)
+    (24, 4.5, 112),  # 108 → 112 (timm/torchvision), not 108
+    (12, 3, 40),  # 36 → 40: a width that is not a multiple of 8 rounds like timm's InvertedResidual
+    (16, 1, 16), (20, 1, 20),  # ratio 1: the input width itself (no expand conv)
+    (80, 2.5, 200), (80, 2.3, 184), (16, 6, 96),  # multiples of 8 (every zoo net, every bundled space) unchanged
+])
+def test_expanded_width_is_timm_and_torchvision_rule(in_chs: int, ratio: float, mid: int) -> None:
+    assert expanded_width(in_chs, ratio) == mid
+    assert BlockArgs("mbconv", 1, 3, 1, ratio, in_chs, in_chs).expanded_filters == mid
+
+
+@pytest.mark.parametrize("space_file", [p.name for p in SPACE_FILES])
+def test_bundled_spaces_build_the_same_widths_under_the_timm_rule(space_file: str) -> None:
+    """Every mbconv stage a bundled space can realise, on every input width it can receive, expands to the
+    width the old rule (round half up) gave: their widths are multiples of 8, so their networks are unchanged."""
+    space = load_space(ROOT / "search_spaces" / space_file)
+    assert space.skeleton.width_multiplier == 1
+    in_widths, checked = [space.skeleton.stem.filters], 0
+    for i in range(len(space.skeleton.blocks)):
+        options = space.stage_options(i)
+        for b in options:
+            for width in (*in_widths, b.output_filters):
+                if b.block == "mbconv":
+                    assert expanded_width(width, b.expand_ratio) == int(width * b.expand_ratio + 0.5), (i, b, width)
+                    checked += 1
+        in_widths = sorted({b.output_filters for b in options})
+    assert checked > 0
 
 
 def test_make_divisible_matches_reference_rule() -> None:

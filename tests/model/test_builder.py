@@ -52,6 +52,7 @@ def test_width_and_depth_multipliers() -> None:
     # stage 0 (16 → 8 channels) now repeats twice, then 24·0.5 = 12 rounds up to 16
     assert [l.out_chs for l in layers[1:-1]][:3] == [8, 8, 16]
     assert len(layers) - 2 == sum(2 * b.num_repeat for b in arch.blocks)
+    assert layers[-1].mid_chs == 1280  # head.width_rule grow: MobileNetV2 keeps its 1280 head below width 1
     model = nas.build_model(arch).eval()
     with torch.inference_mode():
         assert model(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
@@ -66,3 +67,6 @@ def test_drop_path_rate_is_linear_in_depth() -> None:
 def test_bad_input_is_an_arch_error() -> None:
     with pytest.raises(ArchError):
         nas.build_model({"name": "x", "blocks": []})
+    for override in ({"num_classes": 0}, {"in_channels": 0}, {"resolution": 16}):
+        with pytest.raises(ArchError, match=f"^mobilenet_v2: {next(iter(override))}: must be ≥"):
+            nas.build_model("mobilenet_v2", **override)

@@ -1,14 +1,17 @@
-"""Costs: params, MACs (fvcore), activation memory, on small hand-checkable networks."""
+"""Costs: params and MACs (fvcore) on small hand-checkable networks; the per-layer sum equals the whole."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 from torch import nn
 
 import nas
 import nas.zoo
-from nas.model.cost import activation_bytes, arch_macs, count_macs, count_params, macs_by_module, summary
+from nas.arch.layers import resolve
+from nas.model.cost import arch_macs, count_macs, count_params, macs_by_module, summary
+from nas.model.memory import activation_bytes, measure_activation_bytes
 from nas.space import load_space
 
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
@@ -30,23 +33,18 @@ def test_macs_scale_with_resolution_and_sum_over_modules() -> None:
     assert (m128 - fc) == 4 * (m64 - fc)
 
 
-def test_activation_bytes_of_a_chain() -> None:
-    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 4, 1))
-    # largest leaf input+output: the ReLU (16·32·32 in, 16·32·32 out), float32
-    assert activation_bytes(model, 32) == 2 * 16 * 32 * 32 * 4
+class _Pool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3))
 
 
-def test_activation_bytes_counts_the_held_residual_input() -> None:
-    arch = nas.load_arch({"name": "r", "stem": {"filters": 8, "kernel_size": 3, "strides": 1},
-                          "blocks": [{"block": "mbconv", "num_repeat": 1, "kernel_size": 3, "strides": 1,
-                                      "expand_ratio": 4, "input_filters": 8, "output_filters": 8}],
-                          "head": {"filters": None}, "resolution": 32})
-    with_skip = activation_bytes(nas.build_model(arch), 32)
-    no_skip = activation_bytes(nas.build_model(arch.replace(blocks=(arch.blocks[0].__class__(
-        **{**arch.blocks[0].__dict__, "id_skip": False}),))), 32)
-    # expanded 32 channels in + out at 32×32 dominates; the skip adds the held 8-channel input
-    assert no_skip == 2 * 32 * 32 * 32 * 4
-    assert with_skip == no_skip + 8 * 32 * 32 * 4
+def test_global_pool_and_se_squeeze_are_counted_like_torchvisions_adaptive_pool() -> None:
+    """fvcore counts adaptive_avg_pool2d one per input element and skips Tensor.mean; we count mean the same."""
+    assert count_macs(_Pool(), 7, in_channels=1280) == 1280 * 7 * 7
+    assert count_macs(nn.AdaptiveAvgPool2d(1), 7, in_channels=1280) == 1280 * 7 * 7
+    # efficientnet_b0 at 224 px: 399,290,144 without the pools; + the head pool (1280·7·7) and every SE squeeze
+    se = sum(layer.mid_chs * layer.output_size ** 2 for layer in resolve(nas.load_arch("efficientnet_b0"))[1:-1])
+    assert count_macs(nas.build_model("efficientnet_b0"), 224) == 399_290_144 + 1280 * 7 * 7 + se == 401_659_392
 
 
 def test_summary_of_arch_and_model_agree() -> None:
@@ -54,6 +52,7 @@ def test_summary_of_arch_and_model_agree() -> None:
     a, b = summary(arch, 96), summary(nas.build_model(arch), 96)
     assert a == b and a.resolution == 96 and "params" in str(a)
     assert a.to_dict()["params"] == 2_542_856
+    assert a.activation_bytes == activation_bytes(arch, 96) == measure_activation_bytes(nas.build_model(arch), 96)
 
 
 def test_count_macs_restores_training_mode() -> None:
