@@ -40,11 +40,13 @@ def search_config(space: Path | str, out: Path, **changes: Any) -> Any:
     return SearchConfig(**{**base, **changes})
 
 
-def fake_latency_ms(evaluator: Any, model: Any, arch: Any, layers: Any) -> tuple[float, float]:
-    """A deterministic stand-in for ``Evaluator.measure``: MACs / 100k ms, IQR 0.01 ms (no timing in tests)."""
+def fake_latency_ms(evaluator: Any, model: Any, arch: Any, layers: Any) -> Any:
+    """A deterministic stand-in for ``Evaluator.measure``: MACs / 100k ms, IQR 0.01 ms, a quiet machine (no
+    timing in tests)."""
     from nas.model.cost import arch_macs
+    from nas.search.evaluate import Timing
 
-    return arch_macs(arch, layers=layers) / 1e5, 0.01
+    return Timing(arch_macs(arch, layers=layers) / 1e5, 0.01, noisy=False, others_cpu=0.0)
 
 
 def write_space(folder: Path, text: str = TINY_SEARCH_SPACE, name: str = "tiny.yaml") -> Path:

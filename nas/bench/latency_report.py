@@ -8,16 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from nas.bench.latency import LatencyBenchConfig, LatencyBenchResult
+from nas.bench.latency_zoo import LOAD_TOLERANCE
+from nas.latency.noise import CV_MAX, OTHERS_MAX, RETRY_WAIT_S
 from nas.latency.table import DEFAULT_SETTINGS
 from nas.machine import fmt_load
 from nas.markdown import table
 
-__all__ = ["CV_GOAL_PCT", "TAU_GOAL", "WITHIN_AIM", "WITHIN_GOAL", "latency_report", "verdict_ge", "verdict_le"]
+__all__ = ["CEILING_FACTOR", "CV_GOAL_PCT", "TAU_GOAL", "WITHIN_AIM", "WITHIN_GOAL", "WITHIN_NEED",
+           "latency_report", "verdict_ge", "verdict_le"]
 
 #: Part (a)'s goal: CV of five independent medians ≤ 3 %.
 CV_GOAL_PCT = 3.0
 #: Part (b)'s goals: ≥ 95 % of predictions within ±10 % (aim 99 %), Kendall τ ≥ 0.9.
 WITHIN_GOAL, WITHIN_AIM, TAU_GOAL = 95.0, 99.0, 0.9
+#: Part (b)'s acceptance: ≥ 90 % within ±10 % — or, where the measurement's own retest agrees less, a mean
+#: |error| within 1.2× the retest's mean |difference|.
+WITHIN_NEED, CEILING_FACTOR = 90.0, 1.2
 
 
 def verdict_le(value: float, goal: float, unit: str) -> str:
@@ -61,52 +67,98 @@ def _noise(nf: dict[str, float]) -> list[str]:
                    "latency below carries that noise.")]
 
 
-def _part_a(rows: list[dict[str, Any]]) -> list[str]:
-    worst = max(rows, key=lambda r: r["cv_pct"])
-    n_ok = sum(r["cv_pct"] <= CV_GOAL_PCT for r in rows)
+def _settings(config: LatencyBenchConfig) -> str:
+    return (f"{config.repeats} repeats × {config.min_run_time:g} s, {config.warmup} warm-up calls, "
+            f"{config.threads} thread(s); noisy when other processes use > {OTHERS_MAX:g} cores (solo) or the "
+            f"repeats' CV > {CV_MAX * 100:g} %, then up to {config.retries} retries {RETRY_WAIT_S:g} s apart")
+
+
+def _reference(ref: dict[str, Any]) -> list[str]:
+    load = "n/a" if ref.get("others_cpu") is None else f"{ref['others_cpu']:.2f}"
+    return ["", f"Paired timing: reference {ref['name']} at {ref['resolution']} px, quiet latency "
+                f"{ref['quiet_ms']:.2f} ms measured first (other processes' cores meanwhile {load}"
+                + ("; **flagged noisy: every paired number is scaled by a latency taken under load**"
+                   if ref.get("noisy") else "") + ")."]
+
+
+def _cv_line(rows: list[dict[str, Any]], mode: str) -> str:
+    have = [r for r in rows if r.get(mode)]
+    if not have:
+        return ""
+    worst = max(have, key=lambda r: r[mode]["cv_pct"])
+    n_ok = sum(r[mode]["cv_pct"] <= CV_GOAL_PCT for r in have)
+    return (f"{mode}: {n_ok}/{len(have)} nets within CV ≤ {CV_GOAL_PCT:g} %; worst {worst['net']} at "
+            f"{worst[mode]['cv_pct']:.2f} % — {verdict_le(worst[mode]['cv_pct'], CV_GOAL_PCT, ' points')}.")
+
+
+def _part_a(rows: list[dict[str, Any]], config: LatencyBenchConfig) -> list[str]:
+    def cells(s: dict[str, Any] | None) -> list[str]:
+        if not s:
+            return ["—", "—", "—"]
+        return [f"{s['mean_ms']:.2f}", f"{s['cv_pct']:.2f}", f"{s['noisy']}/{len(s['medians_ms'])}"]
+
     return ["", "### (a) Repeatability", "",
-            "Five independent `measure_latency` runs per zoo net (224 px, batch 1, defaults: 5 repeats × "
-            "0.2 s, 10 warm-up calls); CV = sample std / mean of the five medians.", "",
-            table(["net", "mean of medians (ms)", "5 medians (ms)", "CV (%)"],
-                  [[r["net"], f"{r['mean_ms']:.2f}", ", ".join(f"{m:.2f}" for m in r["medians_ms"]),
-                    f"{r['cv_pct']:.2f}"] for r in rows], "lrlr"),
-            "", f"Goal CV ≤ {CV_GOAL_PCT:g} %: {n_ok}/{len(rows)} nets within; worst {worst['net']} at "
-                f"{worst['cv_pct']:.2f} % — {verdict_le(worst['cv_pct'], CV_GOAL_PCT, ' points')}."]
+            f"{config.runs} independent `measure_latency` runs per zoo net (224 px, batch 1; {_settings(config)}); "
+            f"CV = sample std / mean of the {config.runs} medians. *Paired*: each run alternates the net with the "
+            "reference in ~25-ms blocks and reports the median ratio × the reference's quiet latency; solo and "
+            "paired runs alternate.", "",
+            table(["net", "solo mean (ms)", "solo CV (%)", "solo noisy", "paired mean (ms)", "paired CV (%)",
+                   "paired noisy"], [[r["net"], *cells(r["solo"]), *cells(r.get("paired"))] for r in rows],
+                  "lrrrrrr"),
+            "", " ".join(x for x in (_cv_line(rows, "solo"), _cv_line(rows, "paired")) if x)]
 
 
 def _part_b_table(config: LatencyBenchConfig, results: list[dict[str, Any]]) -> list[str]:
     s = DEFAULT_SETTINGS
     lines = ["", "### (b) LUT accuracy", "",
-             f"Per space: table built with `build_table` defaults ({s['passes']} shuffled sweeps "
-             f"over the ops, each one `measure_latency` call of {s['repeats']} repeat × "
-             f"{s['min_run_time']} s after {s['warmup']} warm-up calls; entry = "
-             f"median over sweeps), calibrated (`overhead + scale × Σ ops`, least squares) on {config.calibrate} "
-             f"random archs + the skeleton timed whole inside the same sweeps, then evaluated on {config.n} "
-             f"*other* random archs (seed {config.seed}; calibration names are disjoint from test names), timed "
-             f"whole after the build with the same `measure_latency` settings in {results[0]['passes']} shuffled "
-             "sweeps (median). Error = (predicted − measured) / measured; *raw* = uncalibrated sum of entries.", ""]
+             f"Per space: table built with {results[0]['passes']} shuffled sweeps over the ops, each one "
+             f"`measure_latency` call of {s['repeats']} repeat × {s['min_run_time']} s after {s['warmup']} warm-up "
+             f"calls (entry = median over sweeps); {config.calibrate} random archs + the skeleton (calibration) "
+             f"and {config.n} *other* random archs (test, seed {config.seed}) timed whole inside the same sweeps, "
+             "so that both see the same machine. Predictors fitted on the calibration nets only: *raw* Σ entries; "
+             "*linear* overhead + scale × Σ; *terms* + per-network terms (layer count, weight MB; non-negative "
+             "least squares); *calibrated* the table's own choice (terms only when their leave-one-out error is "
+             "clearly lower). Error = (predicted − measured) / measured.", ""]
+    kinds = ("calibrated", "linear", "terms", "raw")
     rows = [[r["space"], f"{r['resolution']}", kind, f"{r['n_test']}", f"{r[kind]['within10_pct']:.1f}",
              f"{r[kind]['mean_abs_pct']:.2f}", f"{r[kind]['max_abs_pct']:.2f}", f"{r[kind]['bias_pct']:+.2f}",
-             f"{r[kind]['kendall_tau']:.3f}"] for r in results for kind in ("calibrated", "raw")]
+             f"{r[kind]['kendall_tau']:.3f}"] for r in results for kind in kinds if kind in r]
     lines.append(table(["space", "px", "prediction", "test archs", "within ±10 % (%)", "mean abs err (%)",
                         "max abs err (%)", "mean err (%)", "Kendall τ"], rows, "lrlrrrrrr"))
     return lines
 
 
+def _acceptance_b(s: dict[str, Any], rt: dict[str, Any] | None) -> str:
+    if s["within10_pct"] >= WITHIN_NEED:
+        return f"acceptance met: {s['within10_pct']:.0f} % within ±10 % (≥ {WITHIN_NEED:g} %)"
+    if rt and rt["within10_pct"] < WITHIN_NEED:
+        bound = CEILING_FACTOR * rt["mean_abs_pct"]
+        ok = s["mean_abs_pct"] <= bound
+        return (f"acceptance {'met' if ok else 'missed'} by the ceiling rule: the retest agrees within ±10 % for "
+                f"only {rt['within10_pct']:.0f} %, and the predictor's mean |err| {s['mean_abs_pct']:.2f} % is "
+                f"{'≤' if ok else '>'} {CEILING_FACTOR:g} × the retest's {rt['mean_abs_pct']:.2f} % = {bound:.2f} %")
+    return f"acceptance missed: {s['within10_pct']:.0f} % within ±10 % (< {WITHIN_NEED:g} %)"
+
+
 def _part_b_space(r: dict[str, Any]) -> str:
     c, s, m, rt = r["calibration"], r["calibrated"], r["measured_ms"], r["retest"]
-    return (f"- {r['space']}: calibration {c['overhead_ms']:+.3f} ms + {c['scale']:.4f} × Σops on {r['n_cal']} "
-            f"nets (in-sample mean |err| {c['mean_abs_pct']:.2f} %); measured {m['min']:.2f}–{m['max']:.2f} ms "
-            f"(median {m['median']:.2f}), median IQR over the {r['passes']} sweeps {r['sweep_iqr_rel_pct']:.1f} % of "
-            f"the median; load {fmt_load(r['load_before'])} → {fmt_load(r['load_after'])}. "
+    terms = "".join(f" + {k:.4g} × {t}" for t, k in zip(c.get("terms", []), c.get("coefs", [])))
+    return (f"- {r['space']}: calibration {c['overhead_ms']:+.3f} ms + {c['scale']:.4f} × Σops{terms} on {r['n_cal']} "
+            f"nets (in-sample mean |err| {c['mean_abs_pct']:.2f} %, leave-one-out {c['loo_mean_abs_pct']:.2f} %); "
+            f"measured {m['min']:.2f}–{m['max']:.2f} ms (median {m['median']:.2f}), median IQR over the sweeps "
+            f"{r['sweep_iqr_rel_pct']:.1f} % of the median"
+            + (" (**test nets timed after the build**: the table was reused)" if r.get("timed_after") else "")
+            + f"; load {fmt_load(r['load_before'])} → {fmt_load(r['load_after'])}. "
             + ("" if not rt else
-               f"The measurement's own reproducibility (median of sweeps 1–{rt['halves'][0]} vs the "
-               f"other {rt['halves'][1]}): {rt['within10_pct']:.0f} % within ±10 %, mean |diff| "
-               f"{rt['mean_abs_pct']:.1f} %, τ {rt['kendall_tau']:.3f} — a ceiling for any "
-               "predictor judged against these measurements. ")
-            + f"Within ±10 %: {verdict_ge(s['within10_pct'], WITHIN_GOAL, ' points')} (goal ≥ {WITHIN_GOAL:g} %), "
-            f"{'aim met' if s['within10_pct'] >= WITHIN_AIM else 'aim missed'} (≥ {WITHIN_AIM:g} %); "
-            f"τ {s['kendall_tau']:.3f}: {verdict_ge(s['kendall_tau'], TAU_GOAL, '')} (goal ≥ {TAU_GOAL:g}).")
+               f"The measurement's own repeat agreement (median of sweeps 1–{rt['halves'][0]} vs the other "
+               f"{rt['halves'][1]}): {rt['within10_pct']:.0f} % within ±10 %, mean |diff| {rt['mean_abs_pct']:.1f} %, "
+               f"τ {rt['kendall_tau']:.3f} — the ceiling for any predictor judged against these measurements; "
+               f"the calibrated predictor: {s['within10_pct']:.0f} % within ±10 %, mean |err| "
+               f"{s['mean_abs_pct']:.1f} %. ")
+            + f"The calibration nets timed again after the build moved by {r['drift_pct']:+.1f} % (drift of the "
+            f"machine). {_acceptance_b(s, rt)}. Within ±10 %: {verdict_ge(s['within10_pct'], WITHIN_GOAL, ' points')} "
+            f"(goal ≥ {WITHIN_GOAL:g} %); τ {s['kendall_tau']:.3f}: {verdict_ge(s['kendall_tau'], TAU_GOAL, '')} "
+            f"(goal ≥ {TAU_GOAL:g}).")
 
 
 def _part_c(rows: list[dict[str, Any]]) -> list[str]:
@@ -114,23 +166,46 @@ def _part_c(rows: list[dict[str, Any]]) -> list[str]:
         return "reused" if r["reused"] else f"{r['seconds']:.0f} s ({r['seconds'] / 60:.1f} min)"
 
     return ["", "### (c) LUT build", "",
-            "Wall-clock time of `build_table` for each space with the defaults above, calibration networks "
-            "included (what `scripts/build_lut.py` does).", "",
-            table(["space", "px", "entries", "calibration nets", "sweeps", "timings now", "build time",
+            "Wall-clock time of `build_table` for each space with the settings above, calibration and test "
+            "networks included (`nas build-lut` times no test networks).", "",
+            table(["space", "px", "entries", "calibration nets", "test nets", "sweeps", "timings now", "build time",
                    "per timing (ms)", "load avg at start", "others' CPU cores (max of 10-s windows)"],
-                  [[r["space"], f"{r['resolution']}", f"{r['entries']}", f"{r['cal_nets']}", f"{r['passes']}",
-                    f"{r['timings']}", build_time(r),
+                  [[r["space"], f"{r['resolution']}", f"{r['entries']}", f"{r['cal_nets']}",
+                    f"{r.get('test_nets', 0)}", f"{r['passes']}", f"{r['timings']}", build_time(r),
                     "—" if not r["timings"] else f"{r['seconds'] / r['timings'] * 1000:.0f}", fmt_load(r["load"]),
                     "n/a" if r["busy_other_cores"] < 0 else f"{r['busy_other_cores']:.2f}"] for r in rows],
-                  "lrrrrrrrll")]
+                  "lrrrrrrrrll")]
 
 
-def _part_d(rows: list[dict[str, Any]]) -> list[str]:
+def _part_d(rows: list[dict[str, Any]], config: LatencyBenchConfig) -> list[str]:
     return ["", "### (d) Zoo nets at 224 px, batch 1", "",
-            "One `measure_latency` call per net (defaults: 5 repeats × 0.2 s); MACs from fvcore.", "",
-            table(["net", "median (ms)", "IQR (ms)", "CV of repeats (%)", "params (M)", "MACs (M)"],
+            f"One solo `measure_latency` call per net ({_settings(config)}); MACs from fvcore.", "",
+            table(["net", "median (ms)", "IQR (ms)", "CV of repeats (%)", "noisy", "params (M)", "MACs (M)"],
                   [[r["net"], f"{r['median_ms']:.2f}", f"{r['iqr_ms']:.2f}", f"{r['cv_pct']:.2f}",
-                    f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e6:.1f}"] for r in rows], "lrrrrr")]
+                    "yes" if r.get("noisy") else "no", f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e6:.1f}"]
+                   for r in rows], "lrrrlrr")]
+
+
+def _part_e(e: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
+    rows, modes = e["rows"], [m for m in ("solo", "paired") if e["rows"] and m in e["rows"][0]]
+    head = ["net"] + [f"{m} {h}" for m in modes for h in ("quiet (ms)", "busy (ms)", "busy/quiet", "flagged",
+                                                           "verdict")]
+    body = [[r["net"]] + [x for m in modes for x in (
+        f"{r[m]['quiet_ms']:.2f}", f"{r[m]['busy_ms']:.2f}", f"{r[m]['ratio']:.2f}",
+        "yes" if r[m]["busy_noisy"] else "no", r[m]["verdict"])] for r in rows]
+    lines = ["", "### (e) One core busy", "",
+             f"Per zoo net: measured quiet, then again while this benchmark runs its own busy-loop process pinned to "
+             f"core {e['core']} (a plain Python `while True: pass`, stopped after each net); {_settings(config)}. "
+             f"Goal: each busy median within ±{LOAD_TOLERANCE * 100:g} % of the quiet one, or flagged noisy — "
+             "never an unflagged ×2.", "", table(head, body, "l" + "rrrll" * len(modes)), ""]
+    for m in modes:
+        verdicts = [r[m]["verdict"] for r in rows]
+        missed = [r["net"] for r in rows if r[m]["verdict"].startswith("MISSED")]
+        twice = sum(v == "MISSED ×2" for v in verdicts)
+        lines.append(f"- {m}: {verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, "
+                     f"{verdicts.count('flagged')} flagged, {len(missed)} missed{' (' + ', '.join(missed) + ')' if missed else ''}"
+                     f" — {'goal met' if not missed else 'goal missed'}; unflagged ×2: {twice}.")
+    return lines
 
 
 def latency_report(result: LatencyBenchResult, command: str) -> str:
@@ -140,13 +215,17 @@ def latency_report(result: LatencyBenchResult, command: str) -> str:
     lines = _header(result, command)
     if results.get("noise"):
         lines += _noise(results["noise"])
+    if results.get("reference"):
+        lines += _reference(results["reference"])
     if "a" in results:
-        lines += _part_a(results["a"])
+        lines += _part_a(results["a"], result.config)
     if "b" in results:
         lines += _part_b_table(result.config, results["b"])
         lines += [""] + [_part_b_space(r) for r in results["b"]]
     if "c" in results:
         lines += _part_c(results["c"])
     if "d" in results:
-        lines += _part_d(results["d"])
+        lines += _part_d(results["d"], result.config)
+    if "e" in results:
+        lines += _part_e(results["e"], result.config)
     return "\n".join(lines).rstrip() + "\n"

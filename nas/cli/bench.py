@@ -3,15 +3,18 @@ benchmarks document (``--doc``, default ``docs/benchmarks.md`` in the working di
 
     nas benchmark latency                       # all parts, 1 thread, 100 test archs per space
     nas benchmark latency --parts a,d --no-write
+    nas benchmark latency --parts e --zoo mobilenet_v3_small --repeats 2 --min-run-time 0.02 --no-write
     nas benchmark search --lut-224 luts/mnasnet-cpu.json --lut-32 luts/mobile_32px-cpu.json
 
-``latency`` parts: (a) repeatability of ``measure_latency`` on the zoo nets, (b) LUT accuracy against whole
-networks, (c) LUT build time, (d) the zoo nets' latency beside params and MACs (:mod:`nas.bench.latency`).
+``latency`` parts: (a) repeatability of ``measure_latency`` on the zoo nets, solo and paired, (b) LUT accuracy
+against whole networks and the measurement's own ceiling, (c) LUT build time, (d) the zoo nets' latency beside
+params and MACs, (e) the zoo nets quiet and with one core busy (:mod:`nas.bench.latency`).
 ``search`` parts: (a) candidates per minute, (b) hypervolume by sampler (:mod:`nas.bench.search`).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -19,7 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from nas.cli.common import CliError, OneLineParser, latency_arg, positive_int
+from nas.cli import bench_quality, bench_runtimes
+from nas.cli.common import CliError, OneLineParser, latency_arg, non_negative_int, positive_float, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -43,17 +47,37 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_latency(sub: Any) -> None:
-    p = sub.add_parser("latency", help="repeatability, LUT accuracy, LUT build, zoo table",
-                       description="Latency benchmarks: repeatability, LUT accuracy, LUT build, zoo table.")
-    p.add_argument("--parts", type=_parts_type("abcd"), default="a,b,c,d",
-                   help="which parts to run, e.g. a,d (default a,b,c,d)")
+    p = sub.add_parser("latency", help="repeatability, LUT accuracy, LUT build, zoo table, one core busy",
+                       description="Latency benchmarks: repeatability (solo and paired), LUT accuracy, LUT build, "
+                                   "zoo table, and the zoo nets with one core busy.")
+    p.add_argument("--parts", type=_parts_type("abcde"), default="a,b,c,d,e",
+                   help="which parts to run, e.g. a,d (default a,b,c,d,e)")
     p.add_argument("--n", type=positive_int, default=100, help="test archs per space for part b (default 100)")
-    p.add_argument("--calibrate", type=positive_int, default=10,
+    p.add_argument("--calibrate", type=positive_int, default=20,
                    help="random calibration archs per space (plus the skeleton), disjoint from the test archs "
-                        "(default 10)")
-    p.add_argument("--net-passes", type=positive_int, default=5,
-                   help="sweeps over the calibration and test networks of part b; each network's latency is "
-                        "the median over the sweeps (default 5)")
+                        "(default 20)")
+    p.add_argument("--passes", type=positive_int, default=3,
+                   help="sweeps of each table build over ops, calibration and test networks; every latency is "
+                        "the median over the sweeps (default 3)")
+    p.add_argument("--zoo", nargs="+", default=None, metavar="NET",
+                   help="zoo nets of parts a, d and e (default: all)")
+    p.add_argument("--runs", type=positive_int, default=5,
+                   help="independent measurements per zoo net in part a (default 5)")
+    p.add_argument("--repeats", type=positive_int, default=5,
+                   help="repeats of each zoo-net measurement (default 5, as measure_latency)")
+    p.add_argument("--min-run-time", type=positive_float, default=0.2, metavar="S",
+                   help="seconds per repeat of each zoo-net measurement (default 0.2, as measure_latency)")
+    p.add_argument("--warmup", type=non_negative_int, default=10,
+                   help="warm-up calls of each zoo-net measurement (default 10)")
+    p.add_argument("--reference", default="mnasnet_b1",
+                   help="reference network of the paired timings in parts a and e, a zoo name or arch YAML "
+                        "(default mnasnet_b1; 'none': solo only)")
+    p.add_argument("--noise-seconds", type=positive_float, default=10.0, metavar="S",
+                   help="length of the CPU-steadiness probe before the timings (default 10)")
+    p.add_argument("--retries", type=non_negative_int, default=2,
+                   help="retries of a zoo-net measurement flagged noisy, 1 s apart (default 2, as measure_latency)")
+    p.add_argument("--busy-core", type=non_negative_int, default=None, metavar="CPU",
+                   help="core of part e's busy loop (default: the last one this process may use)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads for every timing (default 1: single-core latency, as MnasNet "
                         "reports; the most reproducible setting on a shared machine)")
@@ -99,6 +123,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     inner = p.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK", parser_class=OneLineParser)
     _add_latency(inner)
     _add_search(inner)
+    bench_runtimes.add_parser(inner)  # nas benchmark runtimes (nas.cli.bench_runtimes)
+    bench_quality.add_parser(inner)  # nas benchmark quality (nas.cli.bench_quality)
     return p
 
 
@@ -133,9 +159,20 @@ def _latency_config(args: argparse.Namespace) -> Any:
                 load_space(space)
             except ValueError as exc:
                 raise CliError(exc) from None
-    return LatencyBenchConfig(parts=args.parts, n=args.n, calibrate=args.calibrate, net_passes=args.net_passes,
+    import nas.zoo
+
+    for net in args.zoo or ():
+        if net not in nas.zoo.names():
+            raise CliError(f"--zoo: unknown net {net!r} (known: {', '.join(nas.zoo.names())})")
+    reference = "" if args.reference.lower() == "none" else args.reference
+    if reference and reference not in nas.zoo.names() and not Path(reference).is_file():
+        raise CliError(f"--reference {reference}: not a zoo net or an arch file")
+    return LatencyBenchConfig(parts=args.parts, n=args.n, calibrate=args.calibrate, passes=args.passes,
                               threads=args.threads, device=args.device, spaces=tuple(args.spaces), seed=args.seed,
-                              lut_dir=Path(args.lut_dir) if args.lut_dir else None, progress=not args.no_progress)
+                              lut_dir=Path(args.lut_dir) if args.lut_dir else None, progress=not args.no_progress,
+                              zoo=tuple(args.zoo or ()), runs=args.runs, repeats=args.repeats,
+                              min_run_time=args.min_run_time, warmup=args.warmup, reference=reference,
+                              busy_core=args.busy_core, retries=args.retries, noise_seconds=args.noise_seconds)
 
 
 def _run_latency(args: argparse.Namespace) -> int:
@@ -148,6 +185,8 @@ def _run_latency(args: argparse.Namespace) -> int:
 
     config = _latency_config(args)
     warnings.showwarning = lambda message, *a, **k: print(f"{args.prog}: warning: {message}", file=sys.stderr)
+    if args.busy_core is not None and args.busy_core >= (os.cpu_count() or 1):
+        raise CliError(f"--busy-core {args.busy_core}: this machine has {os.cpu_count()} logical CPUs")
     try:
         info = machine_info(config.device, config.threads, commit=_source_commit())
     except ValueError as exc:

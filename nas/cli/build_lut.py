@@ -6,7 +6,9 @@ calibrate it on whole networks.
 Every op the space can produce is timed alone (progress bar; the JSON is rewritten atomically every few
 entries, so Ctrl-C keeps a valid partial table and rerunning the same command resumes it). Then ``--calibrate N``
 whole networks (N random archs of the space plus its skeleton) are timed among the ops and
-``latency ≈ overhead + scale × Σ ops`` is fitted. Search with it: ``nas search --latency lut:FILE --threads 1``.
+``latency ≈ overhead + scale × Σ ops`` is fitted, plus per-network terms (layer count, weight MB: what an op
+timed alone misses inside a network) when they predict better (:mod:`nas.latency.calibrate`). Search with
+it: ``nas search --latency lut:FILE --threads 1``.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, backend_arg, non_negative_int, positive_float, positive_int
 from nas.latency.table import DEFAULT_SETTINGS  # numpy and YAML only: `nas --help` stays torch-free
 
 __all__ = ["add_parser", "run"]
@@ -33,14 +35,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                                    "and calibrate it on whole networks.")
     p.add_argument("--space", required=True, help="a bundled space name or a search space YAML")
     p.add_argument("--out", required=True, metavar="FILE.json", help="where to write the table (resumed if it exists)")
+    p.add_argument("--backend", type=backend_arg, default="eager",
+                   help="runtime the ops are timed in: eager (PyTorch), onnxruntime or openvino (default: eager); "
+                        "search with the same --backend")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="device to time on (default: auto = cuda if available)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads while timing, recorded in the table (default: 1, the single-core "
                         "latency MnasNet reports and the most reproducible on a shared machine)")
-    p.add_argument("--calibrate", type=non_negative_int, default=10, metavar="N",
+    p.add_argument("--calibrate", type=non_negative_int, default=20, metavar="N",
                    help="fit the calibration on N random archs of the space plus its skeleton, timed among the "
-                        "ops (default 10; 0: no calibration)")
+                        "ops: overhead + scale × Σ ops, plus per-network terms (layer count, weight MB) where "
+                        "they predict the nets left out better (default 20; 0: no calibration)")
     p.add_argument("--seed", type=int, default=0, help="seed for the calibration archs (default 0)")
     p.add_argument("--force", action="store_true", help="do not resume: re-measure everything and overwrite --out "
                                                         "even if it was built with other settings")
@@ -72,6 +78,7 @@ def _timings(table: Any) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from nas.latency import LatencyTable, LUTError, build_table, calibration_archs
+    from nas.latency.runtimes import BackendError, check_backend_here
     from nas.space.load import load_space
 
     try:
@@ -84,13 +91,14 @@ def run(args: argparse.Namespace) -> int:
     warnings.showwarning = lambda message, *rest, **kw: print(f"{args.prog}: warning: {message}", file=sys.stderr,
                                                               flush=True)
     try:
+        check_backend_here(args.backend)
         before = _timings(LatencyTable.read(out)) if out.exists() and not args.force else 0
         archs = calibration_archs(space, args.calibrate, seed=args.seed) if args.calibrate else []
         table = build_table(space, device=args.device, threads=args.threads, out_path=out,
                             progress=not args.no_progress, resume=not args.force, calibration_archs=archs,
                             passes=args.passes, repeats=args.repeats, min_run_time=args.min_run_time,
-                            warmup=args.warmup)
-    except LUTError as exc:
+                            warmup=args.warmup, backend=args.backend)
+    except (LUTError, BackendError) as exc:
         raise CliError(exc) from None
     except KeyboardInterrupt:
         print(f"\n{args.prog}: interrupted; the partial table is kept in {out}; rerun the same command to resume",

@@ -16,8 +16,11 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from nas.latency.units import latency_arg
 
-__all__ = ["CliError", "OneLineParser", "join_values", "latency_arg", "non_negative_float", "non_negative_int",
-           "positive_float", "positive_int", "port"]
+__all__ = ["BACKEND_NAMES", "CliError", "OneLineParser", "backend_arg", "join_values", "latency_arg",
+           "non_negative_float", "non_negative_int", "positive_float", "positive_int", "port"]
+
+#: The latency backends (``nas.latency.runtimes.BACKENDS``, named here so that parsing flags imports no torch).
+BACKEND_NAMES = ("eager", "onnxruntime", "openvino")
 
 
 class CliError(Exception):
@@ -70,6 +73,14 @@ def port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"expected a port number 1–65535, got {text!r}")
     return value
+
+
+def backend_arg(text: str) -> str:
+    """argparse type: a latency backend name (whether this machine has it is checked when the command runs)."""
+    name = text.strip().lower()
+    if name not in BACKEND_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown latency backend {text!r}: use {', '.join(BACKEND_NAMES)}")
+    return name
 
 
 def join_values(argv: Sequence[str], flags: Sequence[str]) -> list[str]:

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, positive_float, positive_int
+from nas.cli.common import CliError, backend_arg, latency_arg, positive_float, positive_int
 from nas.cli.specs import latency_method, proxy_spec, train_spec
 
 __all__ = ["add_parser", "run"]
@@ -38,6 +38,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--study-name", default=None, help="default: derived from the options")
     p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
                    help="'measure' (default) or 'lut:FILE.json'")
+    p.add_argument("--backend", type=backend_arg, default="eager",
+                   help="runtime latency is measured in: eager (PyTorch), onnxruntime or openvino (the ONNX export of "
+                        "each candidate, as users deploy it; default: eager)")
     p.add_argument("--proxy", type=proxy_spec, default=None, metavar="PROXY",
                    help="accuracy proxy: a zero-cost proxy name or train:epochs=N (default: naswot)")
     p.add_argument("--data", default=None, help="dataset for the proxy: fashion-mnist, cifar10:DIR, folder:DIR, …")
@@ -70,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from nas.data import parse_spec
     from nas.device import resolve_device
     from nas.search import ProxySpec, SearchConfig
+    from nas.latency.runtimes import check_backend_here
     from nas.search.study import check_storage
     from nas.space import load_space
 
@@ -86,7 +90,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     try:
         config = SearchConfig(latency_target_ms=args.latency_target, space=args.space, trials=args.trials,
                               timeout=args.timeout, sampler=args.sampler, seed=args.seed, storage=args.storage,
-                              study_name=args.study_name, latency=args.latency, proxy=args.proxy or ProxySpec(),
+                              study_name=args.study_name, latency=args.latency, backend=args.backend,
+                              proxy=args.proxy or ProxySpec(),
                               data=args.data, train_cache=args.train_cache, device=args.device,
                               threads=args.threads, objective=args.objective,
                               out=args.out, top_k=args.top_k, workers=args.workers, progress=not args.no_progress,
@@ -95,6 +100,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if args.data is not None:
             parse_spec(args.data)
         resolve_device(args.device)
+        check_backend_here(args.backend, args.device)
         load_space(args.space)
         if args.storage is not None:
             check_storage(args.storage)
@@ -106,6 +112,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from nas.report import write_report
     from nas.search import export_pareto, run_search
+    from nas.search.run import write_run_summary
 
     from nas.search.settings import SettingsMismatch
 
@@ -121,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
                                 trained=trained)
     for path in write_report(result.study, result.run_dir, config.latency_target_ms):
         print(f"report:    {path}")
+    summary = write_run_summary(result.run_dir, result.study)
+    if summary["noisy"]:
+        print(f"noisy:     {summary['noisy']} of {summary['trials']} trials were timed while other processes kept "
+              f"{summary['others_cpu_max']:.2f} CPU cores busy (mean {summary['others_cpu_mean']:.2f}): not feasible "
+              "on those numbers; rerun on a quiet machine to re-judge them")
     name = result.study.study_name
     if result.interrupted:
         print(f"interrupted: rerun the same command to resume study {name!r}")

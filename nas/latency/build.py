@@ -31,13 +31,18 @@ from nas.arch.spec import Arch
 from nas.device import device_info
 from nas.latency.calibrate import calibrate
 from nas.latency.measure import measure_latency
+from nas.latency.noise import DEFAULT_THREADS, NoisePolicy
 from nas.latency.table import BUILD_KEYS, DEFAULT_SETTINGS, Entry, LatencyTable, LUTError, TableMeta
 from nas.machine import OtherCpuLoad, other_busy_cores
 from nas.model.builder import build_layer, build_model
 from nas.version import __version__
 
 __all__ = ["BUSY_LOAD", "BusyMachineWarning", "IDLE_PROBE_S", "build_table", "measure_network", "measure_networks",
-           "measure_op", "op_module"]
+           "measure_op", "op_module", "op_params"]
+
+#: No wait-and-retry inside a build: its sweeps already spread every entry over minutes, and a 1-s pause per
+#: noisy op would multiply the build time on a busy machine. The load is watched by the build itself.
+_BUILD_NOISE = NoisePolicy(retries=0)
 
 #: CPU cores used by other processes above which :func:`build_table` warns that they distort timings.
 BUSY_LOAD = 0.5
@@ -56,11 +61,16 @@ def op_module(layer: Layer) -> nn.Module:
     return build_layer(layer)
 
 
+def op_params(layer: Layer) -> int:
+    """The parameter count of one op's module (recorded in its entry for the ``weight_mb`` term)."""
+    return sum(p.numel() for p in op_module(layer).parameters())
+
+
 def measure_op(layer: Layer, meta: TableMeta) -> float:
     """One timing of one op alone, in ms: the median of one ``measure_latency`` call with the table's
     settings on an input of shape ``(meta.batch_size, layer.in_chs, layer.input_size, layer.input_size)``.
     :func:`build_table` calls it once per pass."""
-    result = measure_latency(op_module(layer), layer.input_size, in_channels=layer.in_chs,
+    result = measure_latency(op_module(layer), layer.input_size, in_channels=layer.in_chs, noise=_BUILD_NOISE,
                              **meta.measure_kwargs())
     return result.median_ms
 
@@ -69,7 +79,7 @@ def measure_network(arch: Arch | str, meta: TableMeta) -> float:
     """One timing of a whole network, in ms, with the same ``measure_latency`` settings as one pass over
     the table's ops (:func:`build_table` uses it for the calibration networks)."""
     a = load_arch(arch)
-    return measure_latency(build_model(a), a.resolution, in_channels=a.in_channels,
+    return measure_latency(build_model(a), a.resolution, in_channels=a.in_channels, noise=_BUILD_NOISE,
                            **meta.measure_kwargs()).median_ms
 
 
@@ -98,11 +108,9 @@ def measure_networks(archs: Sequence[Arch | str], meta: TableMeta, *, passes: in
 
 
 def _new_meta(ops: Sequence[Layer], *, device: str, threads: int | None, batch_size: int, space: str,
-              passes: int, repeats: int, min_run_time: float, warmup: int) -> TableMeta:
-    import torch
-
+              passes: int, repeats: int, min_run_time: float, warmup: int, backend: str = "eager") -> TableMeta:
     try:
-        info = device_info(device, threads if threads is not None else torch.get_num_threads())
+        info = device_info(device, threads if threads is not None else DEFAULT_THREADS)
     except ValueError as exc:
         raise LUTError(str(exc)) from None
     for name, value in (("passes", passes), ("repeats", repeats), ("batch_size", batch_size)):
@@ -116,7 +124,7 @@ def _new_meta(ops: Sequence[Layer], *, device: str, threads: int | None, batch_s
                      in_channels=in_channels, space=space, resolution=sizes.pop() if len(sizes) == 1 else 0,
                      passes=passes, repeats=repeats, min_run_time=float(min_run_time), warmup=warmup,
                      created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                     nas_version=__version__)
+                     nas_version=__version__, backend=backend)
 
 
 def build_table(
@@ -129,12 +137,14 @@ def build_table(
     resume: bool = True,
     space: str | None = None,
     calibration_archs: Sequence[Arch | str] = (),
+    holdout_archs: Sequence[Arch | str] = (),
     batch_size: int = 1,
     passes: int = DEFAULT_SETTINGS["passes"],
     repeats: int = DEFAULT_SETTINGS["repeats"],
     min_run_time: float = DEFAULT_SETTINGS["min_run_time"],
     warmup: int = DEFAULT_SETTINGS["warmup"],
     save_every: int = 10,
+    backend: str = "eager",
 ) -> LatencyTable:
     """Measure every op (and the calibration networks) and return the table; with ``out_path``, the JSON
     is kept up to date as it goes.
@@ -143,7 +153,7 @@ def build_table(
         ops: the layers to measure — a list of :class:`~nas.layers.Layer`, or a ``SearchSpace`` (its
             ``ops()`` and its name are used). Duplicate keys are measured once per pass.
         device: ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
-        threads: intra-op threads while timing (``None``: the current ``torch.get_num_threads()``).
+        threads: intra-op threads while timing (``None``: 1, :data:`~nas.latency.noise.DEFAULT_THREADS`).
         out_path: JSON file, rewritten atomically every ``save_every`` timings and on any exit (also
             Ctrl-C), so an interrupted build leaves a valid partial table.
         progress: show a tqdm progress bar (on stderr).
@@ -156,8 +166,11 @@ def build_table(
             among the ops, so that they see the machine in the same states as the ops (on a machine whose
             speed drifts over minutes, networks timed in a separate burst can be off by 20–30 % against
             the table); when every timing is done, :func:`calibrate` is fitted on them.
+        holdout_archs: whole networks timed the same way, inside the sweeps, and stored in
+            ``table.networks`` but left out of the fit: a test of the predictor free of the machine's drift
+            between a build and a later timing.
         passes: sweeps over the ops and networks; an entry is the median of its sweeps' timings.
-        batch_size, repeats, min_run_time, warmup: ``measure_latency`` settings for every timing.
+        batch_size, repeats, min_run_time, warmup, backend: ``measure_latency``'s settings for every timing.
 
     An existing calibration is kept only if nothing new had to be measured.
     """
@@ -168,11 +181,12 @@ def build_table(
     for op in ops:
         unique.setdefault(op.key, op)
     archs = {a.name: a for a in (load_arch(x) for x in calibration_archs)}
-    meta = _new_meta(list(unique.values()), device=device, threads=threads, batch_size=batch_size,
+    holdout = {a.name: a for a in (load_arch(x) for x in holdout_archs) if a.name not in archs}
+    meta = _new_meta(list(unique.values()), device=device, threads=threads, batch_size=batch_size, backend=backend,
                      space=space or "", passes=passes, repeats=repeats, min_run_time=min_run_time, warmup=warmup)
     path = Path(out_path) if out_path is not None else None
     table = _resumed(path, meta) if path is not None and path.exists() and resume else LatencyTable(meta=meta)
-    return _Build(table, unique, archs, path, passes, save_every).run(progress)
+    return _Build(table, unique, archs, path, passes, save_every, holdout).run(progress)
 
 
 def _resumed(path: Path, meta: TableMeta) -> LatencyTable:
@@ -193,14 +207,16 @@ class _Build:
     so far, the load other processes put on the machine meanwhile, and periodic saves."""
 
     def __init__(self, table: LatencyTable, ops: dict[str, Layer], archs: dict[str, Arch], path: Path | None,
-                 passes: int, save_every: int):
+                 passes: int, save_every: int, holdout: dict[str, Arch] | None = None):
         self.table, self.ops, self.archs, self.path = table, ops, archs, path
+        self.nets = {**archs, **(holdout or {})}  # every network timed; only ``archs`` are fitted
         self.passes, self.save_every = passes, save_every
         self.samples: dict[tuple[str, str], list[float]] = {}
         for key in ops:
             self.samples["op", key] = list(table.entries[key].samples_ms) if key in table.entries else []
-        for name in archs:
+        for name in self.nets:
             self.samples["net", name] = list(table.networks[name].samples_ms) if name in table.networks else []
+        self.params = {key: table.entries[key].params for key in ops if key in table.entries}
         self.todo = sum(max(0, passes - len(s)) for s in self.samples.values())
         self.monitor, self.last_sample = OtherCpuLoad(), time.monotonic()
 
@@ -233,10 +249,18 @@ class _Build:
         samples = self.samples[kind, key]
         if kind == "op":
             samples.append(measure_op(self.ops[key], self.table.meta))
-            self.table.entries[key] = Entry.from_samples(samples)
+            if not self.params.get(key):
+                self.params[key] = op_params(self.ops[key])
+            self.table.entries[key] = Entry.from_samples(samples, self.params[key])
         else:
-            samples.append(measure_network(self.archs[key], self.table.meta))
+            samples.append(measure_network(self.nets[key], self.table.meta))
             self.table.networks[key] = Entry.from_samples(samples)
+
+    def fill_params(self) -> None:
+        """Parameter counts for entries that lack one (resumed from a schema-1 table)."""
+        for key, entry in list(self.table.entries.items()):
+            if not entry.params and key in self.ops:
+                self.table.entries[key] = dataclasses.replace(entry, params=op_params(self.ops[key]))
 
     def run(self, progress: bool) -> LatencyTable:
         from tqdm.auto import tqdm
@@ -262,6 +286,7 @@ class _Build:
                             table.save(self.path)
                         since_save = 0
             if self.archs and (self.todo or table.calibration is None):
+                self.fill_params()
                 calibrate(table, list(self.archs.values()), [table.networks[n].median_ms for n in self.archs])
                 calibrated = True
         finally:

@@ -69,7 +69,7 @@ def _header(study: optuna.Study, s: Summary, listing: dict[str, Any] | None, row
     if settings.get("torch_version"):
         device_bits.append(f"torch {settings['torch_version']}")
     method = settings.get("latency_method") or _first(rows, "latency_method") or "–"
-    method_bits = []
+    method_bits = [f"{settings['latency_backend']} runtime"] if settings.get("latency_backend") else []
     if settings.get("batch_size"):
         method_bits.append(f"batch {settings['batch_size']}")
     if settings.get("latency_repeats"):
@@ -114,6 +114,7 @@ def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> li
 
 def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
     trained = any(r.get("accuracy") is not None for r in rows)
+    noisy = any(r.get("noisy") for r in rows)
     header = ["file", "trial", "network", "feasible", "latency (ms, median ± IQR)", f"proxy: {s.proxy}"]
     if not s.multi:
         header.append("MnasNet reward")
@@ -128,6 +129,8 @@ def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
                  format_value(r.get("proxy_value"))]
         if not s.multi:
             cells.append(format_value(r.get("mnasnet_reward")))
+        if noisy:
+            cells[3] += " (noisy)" if r.get("noisy") else ""
         if trained:
             accuracy = r.get("accuracy")
             cells += [r.get("fidelity") or "–", f"{100 * accuracy:.2f}%" if finite(accuracy) else "–"]

@@ -81,6 +81,7 @@ class Summary:
     front: list[Point]
     failed: int
     fail_reasons: Counter = field(default_factory=Counter)
+    noisy: int = 0
 
     @property
     def n_feasible(self) -> int:
@@ -112,8 +113,10 @@ def summarize(study: optuna.Study, target_ms: float | None) -> Summary:
     for p in sorted(points, key=lambda p: (p.latency_ms, -p.proxy_value, p.number)):
         if p.number in on_front:
             front.setdefault((p.latency_ms, p.proxy_value), p)
+    noisy = sum(bool(t.user_attrs.get("noisy")) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if "duplicate_of" not in t.user_attrs)
     return Summary(study.study_name, multi, target, proxy_name(study), points, list(front.values()), len(failed),
-                   reasons)
+                   reasons, noisy)
 
 
 def read_listing(run_dir: Path) -> dict[str, Any] | None:
@@ -135,6 +138,8 @@ def counts_line(s: Summary) -> str:
         parts.append(f"{s.n_feasible} meet the {s.target:g} ms target")
     if s.failed:
         parts.append(f"{s.failed} failed")
+    if s.noisy:
+        parts.append(f"{s.noisy} timed noisy (not feasible)")
     if s.multi and s.front:
         parts.append(f"Pareto front: {len(s.front)}")
     return " · ".join(parts)

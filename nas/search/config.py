@@ -30,6 +30,7 @@ class SearchConfig:
     storage: str | None = None  # default: sqlite:///<out>/<study>/study.db
     study_name: str | None = None  # default: derived from the options
     latency: LatencyMethod = field(default_factory=LatencyMethod)
+    backend: str = "eager"  # the runtime latency is measured in: eager (PyTorch), onnxruntime, openvino
     proxy: ProxySpec = field(default_factory=ProxySpec)
     data: str | None = None
     train_cache: Path | None = None  # the ground truth a ``predictor:K`` proxy is fitted on (JSONL)
@@ -64,8 +65,8 @@ class SearchConfig:
         """``<space>-<objective>-<target>ms-<proxy>-<latency>-<sampler>-seed<N>``: rerunning the same command
         resumes the same study."""
         proxy = self.proxy.label.replace(":", "-").replace("=", "").replace(",", "-")
-        return (f"{space_name}-{self.objective}-{self.latency_target_ms:g}ms-{proxy}-{self.latency.label}-"
-                f"{self.sampler}-seed{self.seed}")
+        latency = self.latency.label + ("" if self.backend == "eager" else f"-{self.backend}")
+        return f"{space_name}-{self.objective}-{self.latency_target_ms:g}ms-{proxy}-{latency}-{self.sampler}-seed{self.seed}"
 
 
 @dataclass

@@ -63,6 +63,7 @@ class Progress:
         else:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
         post["fail"] = sum(t.state == TrialState.FAIL for t in trials)
+        post["noisy"] = sum(bool(t.user_attrs.get("noisy")) for t in trials)
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(min(sum(counted(t) for t in trials), self.bar.total) - self.bar.n)
 
@@ -94,7 +95,7 @@ class Worker:
         self.space = load_space(config.space)
         self.evaluator = Evaluator(latency=config.latency, proxy=config.proxy, data=config.data,
                                    device=config.device, threads=config.threads, seed=config.seed,
-                                   predictor=fitted_predictor(config, self.space))
+                                   predictor=fitted_predictor(config, self.space), backend=config.backend)
         self.name = config.study_name or config.derived_study_name(self.space.name)
         self.run_dir = Path(config.out) / self.name
         self.storage_url = config.storage or f"sqlite:///{self.run_dir.resolve() / 'study.db'}"

@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 
@@ -29,6 +29,8 @@ from nas.arch.spec import Arch
 from nas.data import DatasetSplits, load_dataset
 from nas.device import device_info, resolve_device
 from nas.latency.measure import measure_latency
+from nas.latency.noise import DEFAULT_THREADS
+from nas.latency.runtimes import check_backend_here
 from nas.latency.table import LatencyTable
 from nas.model.builder import ArchNet
 from nas.model.cost import arch_macs, count_params
@@ -37,11 +39,23 @@ from nas.search.specs import DEFAULT_PROXY_BATCH, LatencyMethod, ProxySpec
 from nas.space.space import SearchSpace
 from nas.train import TrainConfig, train
 
-__all__ = ["CandidateError", "Evaluator", "Scores", "check_table_covers"]
+__all__ = ["CandidateError", "Evaluator", "Scores", "Timing", "check_table_covers"]
 
 
 class CandidateError(RuntimeError):
     """A candidate could not be scored; the message is the one-line reason recorded on the trial."""
+
+
+class Timing(NamedTuple):
+    """One candidate's latency (ms): median and IQR; ``noisy`` when the measurement was disturbed (other
+    processes busy, or repeats too spread: :mod:`nas.latency.noise`) even after its retries; ``others_cpu`` the
+    mean CPU cores other processes used meanwhile (None: not measured, e.g. from a lookup table)."""
+
+    median_ms: float
+    iqr_ms: float
+    noisy: bool = False
+    others_cpu: float | None = None
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,9 @@ class Scores:
     proxy_value: float
     proxy_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    noisy: bool = False
+    others_cpu: float | None = None
+    attempts: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,13 +90,17 @@ class Evaluator:
         data: a dataset spec (:func:`nas.data.load_dataset`) for the proxy batch / short training; ``None``
             uses a seeded N(0, 1) batch (fine for data-free proxies such as ``params``, ``macs`` and ``synflow``).
         device: ``auto`` (CUDA if present), ``cpu`` or ``cuda[:N]``.
-        threads: intra-op threads for latency measurement (recorded); ``None`` keeps torch's setting.
+        threads: intra-op threads for latency measurement (recorded); ``None``: 1 (more threads than idle cores
+            make every parallel region wait for a descheduled thread: ×5–16 on a busy 2-core machine).
         batch_size: latency batch size (1: the usual on-device case).
         proxy_batch: images in the zero-cost proxy batch.
         seed: seeds model construction, the proxy batch and the proxy: the same architecture and seed score
             the same in any process.
         latency_repeats, latency_min_run_time: see :func:`nas.latency.measure_latency`.
         lut_force: load a lookup table measured on another setup (with a warning).
+        backend: the runtime latency is measured in (``eager``: PyTorch; ``onnxruntime``, ``openvino``: the
+            network's ONNX export there; :func:`nas.latency.measure_latency`), and the runtime a lookup table must
+            have been built for.
         predictor: for ``proxy=predictor:K``, the fitted :class:`nas.validation.PredictorProxy` that scores a
             candidate by the accuracy it predicts from the candidate's zero-cost features.
 
@@ -90,10 +111,11 @@ class Evaluator:
     def __init__(self, *, latency: LatencyMethod = LatencyMethod(), proxy: ProxySpec = ProxySpec(),
                  data: str | None = None, device: str = "auto", threads: int | None = None, batch_size: int = 1,
                  proxy_batch: int = DEFAULT_PROXY_BATCH, seed: int = 0, latency_repeats: int = 3,
-                 latency_min_run_time: float = 0.1, lut_force: bool = False, predictor: Any = None):
+                 latency_min_run_time: float = 0.1, lut_force: bool = False, predictor: Any = None,
+                 backend: str = "eager"):
         self.latency, self.proxy = latency, proxy
         self.device = str(resolve_device(device))
-        self.threads = threads if threads is not None else torch.get_num_threads()
+        self.threads = threads if threads is not None else DEFAULT_THREADS  # never more threads than idle cores
         self.batch_size, self.proxy_batch, self.seed = batch_size, proxy_batch, seed
         self.latency_repeats, self.latency_min_run_time = latency_repeats, latency_min_run_time
         self.data_spec = data
@@ -102,13 +124,15 @@ class Evaluator:
         if proxy.predictor is not None and predictor is None:
             raise ValueError(f"proxy {proxy.label}: give the fitted predictor (nas.validation.PredictorProxy.fit)")
         self.predictor = predictor
-        self.table = (LatencyTable.load(latency.table, device=self.device, threads=self.threads, force=lut_force)
-                      if latency.table is not None else None)
+        self.backend = check_backend_here(backend, self.device)
+        self.table = (LatencyTable.load(latency.table, device=self.device, threads=self.threads, backend=self.backend,
+                                        force=lut_force) if latency.table is not None else None)
         self._data_cache: dict[tuple[int, int, int], DatasetSplits] = {}
 
     def describe(self) -> dict[str, Any]:
         """The settings, for run.json and the study's settings: method, proxy, data, batches, seed, device."""
-        return dict(latency_method=self.latency.label, proxy=self.proxy.label, data=self.data_spec,
+        return dict(latency_method=self.latency.label, latency_backend=self.backend, proxy=self.proxy.label,
+                    data=self.data_spec,
                     batch_size=self.batch_size, proxy_batch=self.proxy_batch, seed=self.seed,
                     latency_repeats=self.latency_repeats, latency_min_run_time=self.latency_min_run_time,
                     **device_info(self.device, self.threads))
@@ -140,18 +164,18 @@ class Evaluator:
             torch.manual_seed(self.seed)
             return ArchNet(arch, layers)
 
-    def measure(self, model: torch.nn.Module | None, arch: Arch, layers: Sequence[Layer]) -> tuple[float, float]:
-        """(median, IQR) latency in ms of ``model`` at the arch's resolution (IQR 0 from a lookup table)."""
+    def measure(self, model: torch.nn.Module | None, arch: Arch, layers: Sequence[Layer]) -> Timing:
+        """The :class:`Timing` of ``model`` at the arch's resolution (a lookup table: IQR 0, never noisy)."""
         if self.table is not None:
-            return self.table.predict(layers), 0.0
-        result = measure_latency(model, arch.resolution, batch_size=self.batch_size, device=self.device,
-                                 threads=self.threads, repeats=self.latency_repeats,
-                                 min_run_time=self.latency_min_run_time)
-        return result.median_ms, result.iqr_ms
+            return Timing(self.table.predict(layers), 0.0)
+        r = measure_latency(model, arch.resolution, batch_size=self.batch_size, device=self.device,
+                            threads=self.threads, repeats=self.latency_repeats, min_run_time=self.latency_min_run_time,
+                            backend=self.backend)
+        return Timing(r.median_ms, r.iqr_ms, r.noisy, r.others_cpu, len(r.attempts) or 1)
 
-    def measure_arch(self, arch: Arch) -> tuple[float, float]:
-        """(median, IQR) latency in ms of ``arch`` alone — resolved and built once, no proxy (the scaled
-        baselines of :func:`nas.search.scale.scale_to_latency` need only this)."""
+    def measure_arch(self, arch: Arch) -> Timing:
+        """The :class:`Timing` of ``arch`` alone — resolved and built once, no proxy (the scaled baselines of
+        :func:`nas.search.scale.scale_to_latency` need only this)."""
         arch = self.adapt(arch)
         layers = resolve(arch)
         return self.measure(self.build(arch, layers) if self.table is None else None, arch, layers)
@@ -194,7 +218,7 @@ class Evaluator:
             layers = resolve(arch)
             model = self.build(arch, layers)
             params, macs = count_params(model), arch_macs(arch, layers=layers)
-            latency_ms, iqr_ms = self.measure(model, arch, layers)
+            timing = self.measure(model, arch, layers)
             value, seconds, extra = self.score_proxy(model, params, macs)
         except CandidateError:
             raise
@@ -202,11 +226,12 @@ class Evaluator:
             raise CandidateError(f"out of memory: {_first_line(exc) or type(exc).__name__}") from exc
         except Exception as exc:  # a candidate must never stop the search: record why and go on
             raise CandidateError(f"{type(exc).__name__}: {_first_line(exc)}"[:500]) from exc
-        if not math.isfinite(latency_ms):
-            raise CandidateError(f"latency: non-finite value ({latency_ms})")
-        return Scores(latency_ms=latency_ms, latency_iqr_ms=iqr_ms, latency_method=self.latency.label,
+        if not math.isfinite(timing.median_ms):
+            raise CandidateError(f"latency: non-finite value ({timing.median_ms})")
+        return Scores(latency_ms=timing.median_ms, latency_iqr_ms=timing.iqr_ms, latency_method=self.latency.label,
                       device=self.device, threads=self.threads, params=params, macs=macs, proxy=self.proxy.label,
-                      proxy_value=value, proxy_seconds=seconds, extra=extra)
+                      proxy_value=value, proxy_seconds=seconds, extra=extra, noisy=timing.noisy,
+                      others_cpu=timing.others_cpu, attempts=timing.attempts)
 
 
 def check_table_covers(table: LatencyTable, space: SearchSpace, path: Path | str | None = None) -> None:

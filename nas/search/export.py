@@ -22,10 +22,11 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.arch.io import dump_arch, load_arch
 from nas.arch.spec import Arch
 from nas.files import atomic_write
+from nas.model.onnx import OnnxExportError, export_beside
 from nas.search.front import feasible_trials, is_feasible, latency_target, pareto_front
 from nas.space.load import load_space
 
-__all__ = ["export_pareto", "select_trials", "trial_arch"]
+__all__ = ["export_pareto", "noisy_trials", "select_trials", "trial_arch"]
 
 
 def select_trials(study: optuna.Study, target_ms: float, top_k: int = 5) -> tuple[list[FrozenTrial], bool]:
@@ -54,6 +55,55 @@ def select_trials(study: optuna.Study, target_ms: float, top_k: int = 5) -> tupl
     return trials[:top_k], bool(feasible)
 
 
+def _row(t: FrozenTrial, arch: Arch, file: Path, feasible: bool, trained: Any) -> dict[str, Any]:
+    """What ``pareto.yaml`` says of one exported trial (its scores, strings, fidelity and accuracy)."""
+    a = t.user_attrs
+    return {"file": str(file), "trial": t.number, "name": arch.name, "feasible": feasible,
+            "reference": a.get("reference"), "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
+            "latency_method": a.get("latency_method"), "device": a.get("device"), "proxy": a.get("proxy"),
+            "proxy_value": a.get("proxy_value"), "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"),
+            "macs": a.get("macs"), "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
+            "noisy": bool(a.get("noisy")), "others_cpu": a.get("others_cpu"),
+            "fidelity": trained.label if trained is not None else f"zero-cost:{a.get('proxy')}",
+            "accuracy": trained.accuracy if trained is not None else None}
+
+
+def _say(study: optuna.Study, target: float, ok: bool, files: list[Path], folder: Path, noisy: int,
+         echo: Callable[[str], None]) -> None:
+    """The lines telling the user what was exported (and what was not)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        echo("no trial completed: nothing to export")
+    elif ok:
+        echo(f"exported {len(files)} network(s) meeting the {target:g} ms target to {folder}/")
+    else:
+        fastest = min((t.user_attrs.get("latency_ms", float("inf")) for t in complete), default=float("nan"))
+        echo(f"no trial met the {target:g} ms target (fastest: {fastest:.2f} ms); exported the {len(files)} "
+             f"closest to {folder}/, marked feasible: false")
+    if noisy:
+        echo(f"{noisy} trial(s) measured noisy (other processes busy): not feasible on that number alone, listed "
+             "under noisy_trials in pareto.yaml")
+
+
+def _onnx_beside(path: Path, out: Path) -> dict[str, Any]:
+    """Export the YAML at ``path`` to ONNX beside it; what ``pareto.yaml`` records of it (or why it failed)."""
+    try:
+        info = export_beside(path)
+    except OnnxExportError as exc:
+        return {"file": None, "error": str(exc)}
+    return {"file": str(Path(info.path).relative_to(out)), "exporter": info.exporter,
+            "fallback_reason": info.fallback_reason or None, "opset": info.opset, "max_abs_diff": info.max_abs_diff}
+
+
+def noisy_trials(study: optuna.Study) -> list[dict[str, Any]]:
+    """The completed trials whose latency stayed noisy after its retries — not feasible on that number alone,
+    so never on the exported front — with what was measured: worth re-measuring on a quiet machine."""
+    return [{"trial": t.number, "name": t.user_attrs.get("arch_name"), "latency_ms": t.user_attrs.get("latency_ms"),
+             "others_cpu": t.user_attrs.get("others_cpu"), "proxy_value": t.user_attrs.get("proxy_value")}
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("noisy") and "duplicate_of" not in t.user_attrs]
+
+
 def trial_arch(study: optuna.Study, trial: FrozenTrial) -> Arch:
     """The architecture of a trial: its YAML file if present, else rebuilt from its parameters."""
     path = trial.user_attrs.get("yaml")
@@ -70,7 +120,7 @@ def _slug(text: str) -> str:
 
 
 def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | None = None, *, top_k: int = 5,
-                  trained: Mapping[int, Any] | None = None,
+                  trained: Mapping[int, Any] | None = None, onnx: bool = True,
                   echo: Callable[[str], None] = print) -> tuple[list[Path], bool]:
     """Write the selected networks and ``pareto.yaml`` under ``out_dir``; returns (files, feasible).
 
@@ -78,6 +128,10 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
     networks are exported too, each row says its ``fidelity`` (``zero-cost:<proxy>`` or ``train:epochs=N,…``) and
     ``accuracy`` where trained, and the rows are ranked by the highest fidelity each network has — trained ones
     first, most epochs first, then by accuracy — then the rest by latency.
+
+    With ``onnx``, each YAML gets its ONNX export beside it (same stem; batch 1, the arch's resolution and
+    channels, weights from seed 0, checked against PyTorch to 1e-4: :func:`nas.model.onnx.export_beside`); the
+    row's ``onnx`` records the exporter, opset and difference, or the reason the export failed.
     """
     out = Path(out_dir)
     target = latency_target(study, target_ms)
@@ -91,7 +145,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                 else (1, 0, t.user_attrs.get("latency_ms", 0.0)))
     folder = out / "pareto"
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.yaml"):
+    for old in [*folder.glob("*.yaml"), *folder.glob("*.onnx")]:
         old.unlink()
     files: list[Path] = []
     rows: list[dict[str, Any]] = []
@@ -100,27 +154,12 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
         path = folder / f"{t.number:04d}_{_slug(arch.name)}.yaml"
         dump_arch(arch, path)
         files.append(path)
-        a = t.user_attrs
-        rows.append({"file": str(path.relative_to(out)), "trial": t.number, "name": arch.name,
-                     "feasible": is_feasible(t, target), "reference": a.get("reference"),
-                     "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
-                     "latency_method": a.get("latency_method"), "device": a.get("device"),
-                     "proxy": a.get("proxy"), "proxy_value": a.get("proxy_value"),
-                     "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"), "macs": a.get("macs"),
-                     "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
-                     "rank": len(rows) + 1,
-                     "fidelity": trained[t.number].label if t.number in trained else f"zero-cost:{a.get('proxy')}",
-                     "accuracy": trained[t.number].accuracy if t.number in trained else None})
+        rows.append({**_row(t, arch, path.relative_to(out), is_feasible(t, target), trained.get(t.number)),
+                     "onnx": _onnx_beside(path, out) if onnx else None, "rank": len(rows) + 1})
+    settings = study.user_attrs.get("settings") or {}
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
-               "objectives": list(study.metric_names or []), "networks": rows}
+               "latency_backend": settings.get("latency_backend", "eager"),
+               "objectives": list(study.metric_names or []), "networks": rows, "noisy_trials": noisy_trials(study)}
     atomic_write(out / "pareto.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        echo("no trial completed: nothing to export")
-    elif ok:
-        echo(f"exported {len(files)} network(s) meeting the {target:g} ms target to {folder}/")
-    else:
-        fastest = min((t.user_attrs.get("latency_ms", float("inf")) for t in complete), default=float("nan"))
-        echo(f"no trial met the {target:g} ms target (fastest: {fastest:.2f} ms); exported the {len(files)} "
-             f"closest to {folder}/, marked feasible: false")
+    _say(study, target, ok, files, folder, len(summary["noisy_trials"]), echo)
     return files, ok

@@ -2,10 +2,11 @@
 ``optuna/study/_constrained_optimization.py``: one rule, reused by the search, the export, the reports and
 the progress bar).
 
-* A trial records its latency constraint as ``[latency_ms − target_ms]`` (:func:`set_latency_constraint`) in
+* A trial records its constraints as ``[latency_ms − target_ms, noisy]`` (:func:`set_latency_constraint`) in
   the list form that both Optuna 5's samplers and optuna-dashboard 0.21 read.
-* A trial is **feasible** (:func:`is_feasible`) when it completed and its recorded median latency meets the
-  target — the study's own target (then exactly its stored constraint) or another one given to re-judge it.
+* A trial is **feasible** (:func:`is_feasible`) when it completed, its latency was not flagged noisy, and its
+  recorded median latency meets the target — the study's own target (then exactly its stored constraints) or
+  another one given to re-judge it.
 * The **Pareto front** (:func:`pareto_front`) of a two-objective study (proxy ↑, latency ↓) is Optuna's own
   constraint-aware ``best_trials``; for another target the trials are copied into an in-memory study with the
   constraints re-judged, so the same Optuna code decides.
@@ -32,20 +33,23 @@ def latency_target(study: optuna.Study, target_ms: float | None = None) -> float
     return float(target) if ok else None
 
 
-def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_ms: float) -> None:
-    """Record ``latency_ms − target_ms`` as the trial's one constraint, in the list form.
+def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_ms: float, noisy: bool = False) -> None:
+    """Record the trial's constraints in the list form: ``[latency_ms − target_ms, 1 if noisy else 0]`` — a
+    latency taken while other processes disturbed the measurement (even after its retries) never makes a trial
+    feasible on that number alone.
 
     ``Trial.set_constraint`` writes ``constraints:<key>``, which optuna-dashboard 0.21 does not read; the list
-    is what a sampler's ``constraints_func`` writes and what both read (tests/search/test_dashboard.py). Optuna
+    is what a sampler's ``constraints_func`` writes and what both read (tests/report/test_dashboard.py). Optuna
     has no public setter for it, hence the storage call.
     """
-    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_ATTR, [float(latency_ms - target_ms)])
+    values = [float(latency_ms - target_ms), 1.0 if noisy else 0.0]
+    trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_ATTR, values)
 
 
 def is_feasible(trial: FrozenTrial, target_ms: float | None = None) -> bool:
-    """Whether ``trial`` completed and meets the target: its recorded ``latency_ms`` ≤ ``target_ms``, or, with
-    no target given, every stored constraint ≤ 0."""
-    if trial.state != TrialState.COMPLETE:
+    """Whether ``trial`` completed, its latency was not noisy, and it meets the target: its recorded
+    ``latency_ms`` ≤ ``target_ms``, or, with no target given, every stored constraint ≤ 0."""
+    if trial.state != TrialState.COMPLETE or trial.user_attrs.get("noisy"):
         return False
     if target_ms is None:
         return all(v <= 0 for v in trial.constraints.values())
@@ -89,8 +93,9 @@ def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterat
 
 def _rejudged(trial: FrozenTrial, target_ms: float) -> FrozenTrial:
     """A copy of ``trial`` whose constraint is re-judged against ``target_ms`` (and remembers its number)."""
+    noisy = 1.0 if trial.user_attrs.get("noisy") else 0.0
     system_attrs: dict[str, Any] = {**trial.system_attrs,
-                                    CONSTRAINTS_ATTR: [float(trial.user_attrs["latency_ms"] - target_ms)]}
+                                    CONSTRAINTS_ATTR: [float(trial.user_attrs["latency_ms"] - target_ms), noisy]}
     return optuna.trial.create_trial(state=TrialState.COMPLETE, values=trial.values, params=trial.params,
                                      distributions=trial.distributions, system_attrs=system_attrs,
                                      user_attrs={**trial.user_attrs, "nas_trial_number": trial.number})

@@ -33,7 +33,8 @@ __all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mn
 MNASNET_W = -0.07
 #: The user attributes a duplicate copies from the trial that owns its architecture.
 SCORE_ATTRS = ("latency_ms", "latency_iqr_ms", "latency_method", "device", "threads", "params", "macs", "proxy",
-               "proxy_value", "proxy_seconds", "feasible", "mnasnet_reward")
+               "proxy_value", "proxy_seconds", "feasible", "mnasnet_reward", "noisy", "others_cpu",
+               "latency_attempts")
 
 
 def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: float = MNASNET_W) -> float:
@@ -130,12 +131,13 @@ class Objective:
                   "latency_method": scores.latency_method, "device": scores.device, "threads": scores.threads,
                   "params": scores.params, "macs": scores.macs, "proxy": scores.proxy,
                   "proxy_value": scores.proxy_value, "proxy_seconds": scores.proxy_seconds,
-                  "feasible": scores.latency_ms <= self.target_ms}
+                  "feasible": scores.latency_ms <= self.target_ms and not scores.noisy, "noisy": scores.noisy,
+                  "others_cpu": scores.others_cpu, "latency_attempts": scores.attempts}
         if not self.multi:
             record["mnasnet_reward"] = values[0]
         for name, value in record.items():
             trial.set_user_attr(name, value)
-        set_latency_constraint(trial, scores.latency_ms, self.target_ms)
+        set_latency_constraint(trial, scores.latency_ms, self.target_ms, scores.noisy)
         return values
 
     def _copy(self, trial: optuna.trial.Trial, owner: FrozenTrial) -> tuple[float, ...]:
@@ -144,7 +146,8 @@ class Objective:
             if name in owner.user_attrs:
                 trial.set_user_attr(name, owner.user_attrs[name])
         trial.set_user_attr("duplicate_of", owner.number)
-        set_latency_constraint(trial, owner.user_attrs["latency_ms"], self.target_ms)
+        noisy = bool(owner.user_attrs.get("noisy"))
+        set_latency_constraint(trial, owner.user_attrs["latency_ms"], self.target_ms, noisy)
         return tuple(owner.values)
 
     def _owner(self, study: optuna.Study, key: str, number: int, timeout: float = 600) -> FrozenTrial | None:

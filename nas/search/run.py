@@ -21,7 +21,8 @@ from nas.files import atomic_write
 from nas.search.config import SearchConfig
 from nas.version import __version__
 
-__all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "storage_run", "write_run_json"]
+__all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "run_summary", "storage_run", "write_run_json",
+           "write_run_summary"]
 
 
 def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str, settings: dict[str, Any]) -> Path:
@@ -34,6 +35,29 @@ def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str,
             "settings": settings, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "host": platform.node(), "pid": os.getpid()}
     return atomic_write(run_dir / "run.json", json.dumps(info, indent=2, default=str) + "\n")
+
+
+def run_summary(study: optuna.Study) -> dict[str, Any]:
+    """What run.json's ``summary`` says of a search: trials, counted, failed, how many were measured noisy,
+    and the CPU load other processes put on the machine while candidates were timed (mean and max cores)."""
+    from nas.machine import loadavg
+    from nas.search.objective import counted
+
+    trials = study.get_trials(deepcopy=False)
+    others = [t.user_attrs["others_cpu"] for t in trials if isinstance(t.user_attrs.get("others_cpu"), (int, float))]
+    return {"trials": len(trials), "counted": sum(map(counted, trials)),
+            "failed": sum(t.state.name == "FAIL" for t in trials),
+            "noisy": sum(bool(t.user_attrs.get("noisy")) for t in trials if "duplicate_of" not in t.user_attrs),
+            "others_cpu_mean": round(sum(others) / len(others), 3) if others else None,
+            "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg()}
+
+
+def write_run_summary(run_dir: Path, study: optuna.Study) -> dict[str, Any]:
+    """Add :func:`run_summary` to ``run_dir/run.json`` (atomically) and return it."""
+    info = read_json(run_dir / "run.json") or {}
+    info["summary"] = run_summary(study)
+    atomic_write(run_dir / "run.json", json.dumps(info, indent=2, default=str) + "\n")
+    return info["summary"]
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -45,8 +45,8 @@ def _file_digest(path: Path | None) -> str | None:
 def fingerprint(*, space: SearchSpace, target_ms: float, objective: str, evaluator_settings: dict[str, Any],
                 lut: Path | None) -> dict[str, Any]:
     """The settings scores depend on, as plain data (stored in the study's ``settings``)."""
-    keys = ("latency_method", "device", "device_type", "threads", "batch_size", "proxy", "data", "proxy_batch",
-            "seed")
+    keys = ("latency_method", "latency_backend", "device", "device_type", "threads", "batch_size", "proxy", "data",
+            "proxy_batch", "seed")
     return {"space": space.name, "space_digest": space_digest(space), "latency_target_ms": float(target_ms),
             "objective": objective, **{k: evaluator_settings.get(k) for k in keys}, "lut_digest": _file_digest(lut)}
 

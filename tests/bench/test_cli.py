@@ -1,9 +1,13 @@
 """``nas benchmark``: bad input is one line, exit code 2, and nothing is written (no benchmark is run)."""
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
-from support import run_nas
+import pytest
+
+from support import TINY_LUT_SPACE, run_nas
 
 
 def _one_line_error(proc, prog: str) -> str:  # noqa: ANN001
@@ -38,3 +42,50 @@ def test_search_missing_table_exits_2_and_writes_nothing(tmp_path: Path) -> None
 
 def test_benchmark_needs_a_benchmark() -> None:
     _one_line_error(run_nas("benchmark"), "nas benchmark")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--zoo", "resnet50"], "--zoo: unknown net 'resnet50'"),
+    (["--reference", "nope.yaml"], "--reference nope.yaml"),
+    (["--busy-core", str(os.cpu_count() or 1)], "--busy-core"),
+    (["--min-run-time", "0"], "--min-run-time"),
+])
+def test_latency_bad_zoo_flags_exit_2_and_write_nothing(args: list[str], message: str, tmp_path: Path) -> None:
+    line = _one_line_error(run_nas("benchmark", "latency", "--parts", "e", *args, cwd=tmp_path),
+                           "nas benchmark latency")
+    assert message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_latency_load_scenario_smoke(tmp_path: Path) -> None:
+    """Part e at tiny sizes with its real busy loop: numbers come back for every mode (values not checked)."""
+    doc, raw = tmp_path / "bench.md", tmp_path / "raw.json"
+    proc = run_nas("benchmark", "latency", "--parts", "e", "--zoo", "mobilenet_v3_small", "--repeats", "1",
+                   "--min-run-time", "0.01", "--warmup", "0", "--retries", "0", "--noise-seconds", "1", "--no-progress", "--doc", str(doc), "--json", str(raw),
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "### (e) One core busy" in doc.read_text() and "| mobilenet_v3_small |" in proc.stdout
+    e = json.loads(raw.read_text())["results"]["e"]
+    (row,) = e["rows"]
+    assert e["core"] == max(os.sched_getaffinity(0)) and set(row) == {"net", "solo", "paired"}
+    for mode in ("solo", "paired"):
+        assert row[mode]["quiet_ms"] > 0 and row[mode]["busy_ms"] > 0
+        assert row[mode]["verdict"] in ("ok", "flagged", "MISSED", "MISSED ×2")
+    assert row["solo"]["busy_noisy"]  # the busy loop itself is another process using a core
+
+
+def test_latency_lut_parts_smoke(tmp_path: Path) -> None:
+    """Parts b and c on the tiny space at tiny sizes: every predictor, the ceiling and the drift come back."""
+    space = tmp_path / "tiny.yaml"
+    space.write_text(TINY_LUT_SPACE)
+    raw = tmp_path / "raw.json"
+    proc = run_nas("benchmark", "latency", "--parts", "b,c", "--spaces", str(space), "--n", "3", "--calibrate", "4",
+                   "--passes", "2", "--noise-seconds", "1", "--no-progress", "--no-write", "--json", str(raw),
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(raw.read_text())["results"]
+    (b,), (c,) = results["b"], results["c"]
+    assert {"raw", "linear", "terms", "calibrated", "retest", "drift_pct", "fits"} <= set(b)
+    assert b["n_test"] == 3 and not b["timed_after"] and b["retest"]["halves"] == [1, 1]
+    assert c["test_nets"] == 3 and c["passes"] == 2
+    assert "acceptance" in proc.stdout and "| tiny | 32 | terms | 3 |" in proc.stdout

@@ -8,17 +8,31 @@ from types import SimpleNamespace
 
 import pytest
 
+import nas.zoo
 from nas.bench.latency import (LatencyBenchConfig, LatencyBenchResult, machine_info, noise_floor,
                                sample_distinct)
+from nas.bench.latency_zoo import load_verdict
+from nas.latency.noise import NoisePolicy
 from nas.space.load import load_space
 
 
 def test_config_sorts_parts_and_rejects_bad_values() -> None:
-    assert LatencyBenchConfig(parts="dba").parts == "abd"
+    assert LatencyBenchConfig(parts="edba").parts == "abde"
     assert LatencyBenchConfig(spaces=["mnasnet"]).spaces == ("mnasnet",)
-    for bad in ({"parts": ""}, {"parts": "ax"}, {"n": 0}, {"threads": 0}, {"net_passes": 0}):
+    assert LatencyBenchConfig().zoo == tuple(nas.zoo.names()) and LatencyBenchConfig(zoo=["mnasnet_a1"]).zoo == ("mnasnet_a1",)
+    assert LatencyBenchConfig(threads=2, repeats=3, retries=0).settings() == dict(
+        device="cpu", threads=2, repeats=3, min_run_time=0.2, warmup=10, noise=NoisePolicy(retries=0))
+    for bad in ({"parts": ""}, {"parts": "ax"}, {"n": 0}, {"threads": 0}, {"passes": 0}, {"runs": 0},
+                {"repeats": 0}, {"min_run_time": 0.0}, {"warmup": -1}, {"retries": -1}):
         with pytest.raises(ValueError):
             LatencyBenchConfig(**bad)
+
+
+def test_load_verdicts() -> None:
+    assert load_verdict(10.0, 12.5, noisy=False) == "ok" and load_verdict(10.0, 7.5, noisy=True) == "ok"
+    assert load_verdict(10.0, 13.0, noisy=True) == "flagged" and load_verdict(10.0, 25.0, noisy=True) == "flagged"
+    assert load_verdict(10.0, 13.0, noisy=False) == "MISSED" and load_verdict(10.0, 7.0, noisy=False) == "MISSED"
+    assert load_verdict(10.0, 20.0, noisy=False) == "MISSED ×2"
 
 
 def test_noise_floor_keys() -> None:

@@ -57,6 +57,7 @@ def test_build_lut_end_to_end_resume_and_mismatch(tmp_path: Path) -> None:
     assert f"{n_ops} entries" in first.stdout and "calibration:" in first.stdout
     table = LatencyTable.load(out, device="cpu", threads=1)
     assert len(table) == n_ops and table.calibration is not None and table.calibration.n_nets == 3
+    assert all(e.params > 0 for e in table.entries.values())  # schema 2: the weight_mb term is available
     second = run_cli(*flags)
     assert second.returncode == 0 and f"({n_ops + 3} resumed)" in second.stdout and "calibration:" in second.stdout
     assert "0 timings" in second.stdout

@@ -71,3 +71,31 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_a_search_in_onnxruntime_writes_onnx_beside_each_yaml(tmp_path: Path) -> None:
+    import onnx
+    import yaml
+
+    from support import write_space
+
+    space = write_space(tmp_path)
+    out = run_cli("--latency-target", "1s", "--space", str(space), "--trials", "4", "--sampler", "random",
+                  "--proxy", "params", "--threads", "1", "--backend", "onnxruntime", "--out", "runs", "--no-progress",
+                  cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-1500:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    listing = yaml.safe_load((run_dir / "pareto.yaml").read_text())
+    assert listing["latency_backend"] == "onnxruntime" and listing["networks"]
+    for row in listing["networks"]:
+        beside = run_dir / row["onnx"]["file"]
+        assert beside == (run_dir / row["file"]).with_suffix(".onnx") and beside.is_file()
+        assert row["onnx"]["max_abs_diff"] <= 1e-4 and row["onnx"]["exporter"] in ("dynamo", "torchscript")
+        onnx.checker.check_model(onnx.load(beside))
+    assert "onnxruntime runtime" in (run_dir / "leaderboard.md").read_text()
+
+
+def test_an_unknown_backend_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    out = run_cli("--latency-target", "20ms", "--backend", "tensorrt", "--out", "runs", cwd=tmp_path)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "unknown latency backend 'tensorrt'" in out.stderr and not (tmp_path / "runs").exists()

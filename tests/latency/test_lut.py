@@ -187,9 +187,10 @@ def test_load_lists_every_difference_in_one_line(tiny_space, fake_measure: list[
     assert "threads 3 ≠ 1" in str(info.value) and "torch_version '0.4.1'" in str(info.value)
 
 
-def test_load_threads_default_is_the_current_thread_count(tiny_space, fake_measure: list[str],
+def test_threads_default_to_one_when_building_and_loading(tiny_space, fake_measure: list[str],
                                                           tmp_path: Path) -> None:
-    table = build_table(tiny_space, device="cpu", threads=torch.get_num_threads(), progress=False)
+    table = build_table(tiny_space, device="cpu", progress=False)
+    assert table.meta.threads == 1  # the safe default, whatever torch's current count is
     table.save(tmp_path / "t.json")
     assert LatencyTable.load(tmp_path / "t.json", device="cpu") == table
 
@@ -371,10 +372,11 @@ def test_more_passes_refine_an_existing_table(tiny_space, fake_measure: list[str
 def test_busy_machine_warns_once(tiny_space, fake_measure: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = iter(range(1, 10**6))
 
-    def busy_machine() -> tuple[float, float, float]:  # others use 1.5 of the machine's cores, we use 0.25
+    def busy_machine() -> machine._Times:  # others use 1.5 of the machine's cores, we use 0.25
         t = next(ticks)
         cores = os.cpu_count() or 1
-        return 1.75 / cores * 100.0 * t, 100.0 * t, 0.25 / cores * 100.0 * t
+        return machine._Times(normal=1.75 / cores * 100.0 * t, niced=0.0, steal=0.0, total=100.0 * t,
+                              own=0.25 / cores * 100.0 * t)
 
     monkeypatch.setattr(machine, "_cpu_times", busy_machine)
     monkeypatch.setattr(builder, "IDLE_PROBE_S", 0.01)

@@ -27,7 +27,8 @@ def search(space: Path, out: Path, **kw) -> SearchResult:  # noqa: ANN003
     """A search, its export and its report, as `nas search` does them."""
     config = search_config(space, out, **{"latency_target_ms": TARGET, "trials": 12, **kw})
     result = run_search(config)
-    export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k, echo=lambda s: None)
+    export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k, echo=lambda s: None,
+                  onnx=False)
     write_report(result.study, result.run_dir, config.latency_target_ms)
     return result
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from nas.search import ProxySpec, run_search
 from nas.space import load_space

@@ -57,7 +57,8 @@ def test_refine_trains_exactly_k_resumes_and_reranks(finished: SearchResult, tra
     assert len(done) == 3 and all(f.label == "train:epochs=1,train_size=256,test_size=128" for f in done.values())
     again = refine(finished.study, spec, **kw)  # a rerun retrains nothing
     assert len(again.trials) == 3 and len(trainings) == 3
-    files, ok = export_pareto(finished.study, finished.run_dir, 8.0, trained=done, echo=lambda s: None)
+    files, ok = export_pareto(finished.study, finished.run_dir, 8.0, trained=done, echo=lambda s: None,
+                              onnx=False)
     rows = yaml.safe_load((finished.run_dir / "pareto.yaml").read_text())["networks"]
     assert ok and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     trained = [r for r in rows if r["accuracy"] is not None]

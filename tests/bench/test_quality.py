@@ -1,0 +1,40 @@
+"""The headline benchmark at tiny sizes: every method gives a trained, measured row with its YAML written, the
+trainings land in (and are reused from) the cache, and the headline sentence is honest about a loss."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import nas
+from nas.bench.quality import Entry, QualityConfig, headline, quality_markdown, run_quality
+from nas.search import ProxySpec
+from support import write_space
+
+
+def test_every_method_gives_a_trained_measured_row(tmp_path: Path) -> None:
+    space = write_space(tmp_path)
+    config = QualityConfig(cache=tmp_path / "cache.jsonl", out=tmp_path / "out", targets_ms=(1000.0,),
+                           space=str(space), data="synthetic:classes=4,channels=3", references=("mobilenet_v3_small",),
+                           epochs=1, seeds=(0,), random_archs=2, search_trials=4, refine_top=2, refine_epochs=1,
+                           proxy=ProxySpec("params"), train_size=128)
+    rows = run_quality(config, log=lambda s: None)
+    methods = [r.method for r in rows]
+    assert methods == ["multi-fidelity", "zero-cost", "scaled mobilenet_v3_small", "random"]
+    for r in rows:
+        assert r.latency_ms > 0 and len(r.top1) == 1 and 0 <= r.mean <= 1 and r.yaml.is_file()
+        assert nas.load_arch(r.yaml).name.startswith(r.method.replace(" ", "_"))
+    lines = (tmp_path / "cache.jsonl").read_text().splitlines()
+    again = run_quality(config, log=lambda s: None)  # everything trained comes from the cache
+    assert (tmp_path / "cache.jsonl").read_text().splitlines() == lines
+    assert [r.top1 for r in again] == [r.top1 for r in rows]
+    table = quality_markdown(rows)
+    assert table.count("\n") == len(rows) + 1 and "scaled mobilenet_v3_small" in table
+
+
+def test_headline_says_loss_and_within_ci() -> None:
+    arch = nas.zoo.load("mobilenet_v3_small")
+    rows = [Entry(5.0, "multi-fidelity", arch, 4.9, [0.90, 0.91], 60), Entry(5.0, "zero-cost", arch, 4.8, [0.89, 0.90], 10),
+            Entry(5.0, "scaled mobilenet_v2", arch, 4.9, [0.92, 0.93], 5), Entry(5.0, "random", arch, 4.7, [0.8, 0.8], 9)]
+    assert rows[0].ci95 > 0 and math.isnan(Entry(5.0, "x", arch, 1, [0.9], 1).ci95)
+    (line,) = headline(rows)
+    assert "multi-fidelity 90.50 %" in line and "scaled mobilenet_v2 92.50 %" in line and "a loss" in line
