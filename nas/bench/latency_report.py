@@ -9,7 +9,7 @@ from typing import Any
 
 from nas.bench.latency import LatencyBenchConfig, LatencyBenchResult
 from nas.bench.latency_zoo import LOAD_TOLERANCE
-from nas.latency.noise import CV_MAX, OTHERS_MAX, RETRY_WAIT_S
+from nas.latency.noise import CV_MAX, OTHERS_MAX, PAIRED_SLACK, RETRY_WAIT_S
 from nas.latency.table import DEFAULT_SETTINGS
 from nas.machine import fmt_load
 from nas.markdown import table
@@ -69,8 +69,9 @@ def _noise(nf: dict[str, float]) -> list[str]:
 
 def _settings(config: LatencyBenchConfig) -> str:
     return (f"{config.repeats} repeats × {config.min_run_time:g} s, {config.warmup} warm-up calls, "
-            f"{config.threads} thread(s); noisy when other processes use > {OTHERS_MAX:g} cores (solo) or the "
-            f"repeats' CV > {CV_MAX * 100:g} %, then up to {config.retries} retries {RETRY_WAIT_S:g} s apart")
+            f"{config.threads} thread(s); noisy when other processes use more than the cores the timing leaves "
+            f"free + {OTHERS_MAX:g} (solo) / + {PAIRED_SLACK:g} (paired), or the repeats' CV > {CV_MAX * 100:g} %, "
+            f"then up to {config.retries} retries {RETRY_WAIT_S:g} s apart")
 
 
 def _reference(ref: dict[str, Any]) -> list[str]:

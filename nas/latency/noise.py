@@ -25,11 +25,13 @@ __all__ = ["CV_MAX", "DEFAULT_THREADS", "OTHERS_MAX", "OVERSUBSCRIBE_SLACK", "PA
 #: wait for a thread that is not running: mobilenet_v3_small at 2 threads on the 2-vCPU machine with other work
 #: on it took 37–86 ms against 10.2–10.7 ms at 1 thread in the same minutes (×4–8; the issue measured ×5–16).
 DEFAULT_THREADS = 1
-#: Solo timing is noisy when competing processes used more than this many cores on average while it ran.
-#: Measured: with 0.57–0.69 other cores busy, solo medians rose +12 % to ×2.7 (mobilenet_v3_small,
-#: mobilenet_v2, shufflenet_v2 at 224 px, 1 thread) — a second busy vCPU also slows this one, not only by
-#: taking turns on it; quiet runs see 0.01–0.05. A quarter core sits between, well above /proc/stat's
-#: resolution (±0.02 over a 1-s window).
+#: Solo timing is noisy when competing processes used more than the cores the timing leaves them plus this:
+#: ``others_cpu > cores − threads + OTHERS_MAX``. Measured on the 2-vCPU machine (docs/benchmarks.md, "Latency",
+#: part e, quiet apart from the benchmark's own busy loop pinned to the other core): the 8 zoo nets at 1 thread
+#: came out 0.98–1.04× their quiet medians — a busy core the timing does not need does not disturb it. Under
+#: heavier load (more runnable threads than cores: two trainers and a test suite, load average 7–8) solo medians
+#: rose +12 % to ×2.7, so only the time-slicing of the timing itself is the danger. A quarter core of slack sits
+#: well above /proc/stat's resolution (±0.02 over a 1-s window); quiet runs see 0.01–0.05.
 OTHERS_MAX = 0.25
 #: Noisy when the coefficient of variation of the repeats (solo: each repeat's median; paired: each repeat's
 #: ratio) exceeds this. Quiet solo timings on the 2-vCPU machine had repeat CVs of 0.6–18 % (half over 4 %),
@@ -72,15 +74,14 @@ class NoisePolicy:
             raise ValueError(f"retries must be an integer >= 0, got {self.retries!r}")
 
     def others_limit(self, *, paired: bool, cores: int, threads: int) -> float:
-        """Most competing cores an attempt tolerates: :attr:`others_max` solo; paired, the cores the timing
-        leaves free plus :attr:`paired_slack` (the two networks of a pair see the same interference, so only
-        time-slicing of the timing itself breaks the pairing)."""
-        return max(0.0, cores - threads) + self.paired_slack if paired else self.others_max
+        """Most competing cores an attempt tolerates: the cores the timing leaves free, plus :attr:`others_max`
+        solo or :attr:`paired_slack` paired (the two networks of a pair see the same interference, so only
+        heavier time-slicing of the timing itself breaks the pairing)."""
+        return max(0.0, cores - threads) + (self.paired_slack if paired else self.others_max)
 
     def reasons(self, *, others_cpu: float | None, cv: float, paired: bool, cores: int = 1,
                 threads: int = 1) -> list[str]:
-        """Why one attempt is noisy (empty: it is not); ``others_cpu`` ``None`` (unknown) never flags. Measured
-        on 2 cores, 1 thread: with 0.6–1.7 other cores busy, solo medians rose ×1.3–2.7, paired ones −3…+22 %."""
+        """Why one attempt is noisy (empty: it is not); ``others_cpu`` ``None`` (unknown) never flags."""
         out = []
         limit = self.others_limit(paired=paired, cores=cores, threads=threads)
         if others_cpu is not None and others_cpu > limit:

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -388,10 +389,14 @@ def test_busy_machine_warns_once(tiny_space, fake_measure: list[str], monkeypatc
 def test_other_cpu_load_is_read_from_proc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine, "_cpu_times", REAL_CPU_TIMES)
     monitor = machine.OtherCpuLoad()
-    sum(i * i for i in range(200_000))  # our own CPU time must not count as "other"
-    value = monitor.sample()
+    end = time.monotonic() + 0.3  # several clock ticks, so /proc/stat has moved on (one tick is 10 ms)
+    while time.monotonic() < end:  # our own CPU time must not count as "other"
+        sum(i * i for i in range(10_000))
+    use = monitor.sample_use()
+    value = None if use is None else use.others
     if Path("/proc/stat").exists():
-        assert value is not None and 0 <= value <= (os.cpu_count() or 1)
+        assert use is not None and value is not None and 0 <= value <= (os.cpu_count() or 1)
+        assert use.own > 0.3  # our busy loop was counted as ours (about one core when not starved)
 
 
 def test_entry_from_samples() -> None:

@@ -231,6 +231,17 @@ def test_a_busy_subprocess_shows_as_other_cpu() -> None:
         r = measure_latency(tiny(), 32, device="cpu", **LONG)
     assert not loop.running
     assert r.others_cpu is not None and r.others_cpu >= 0.5
+    if (os.cpu_count() or 1) == 2:  # one busy core and a 1-thread timing on the other: tolerated, not flagged
+        assert not any("other processes used" in reason for reason in r.noise_reasons)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) > 2, reason="as many busy loops as cores is what time-slices the timing")
+def test_every_core_busy_flags_the_timing_noisy() -> None:
+    from nas.machine import BusyLoop
+
+    with BusyLoop(core=0), BusyLoop(core=(os.cpu_count() or 1) - 1):
+        r = measure_latency(tiny(), 32, device="cpu", **LONG)
+    assert r.others_cpu is not None and r.others_cpu >= 1.5
     assert r.noisy and any("other processes used" in reason for reason in r.noise_reasons)
 
 
@@ -292,21 +303,21 @@ def _with_loads(monkeypatch: pytest.MonkeyPatch, loads: list[float], retries: in
 
 
 def test_a_noisy_attempt_is_retried_until_clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    r = _with_loads(monkeypatch, [1.5, 0.9, 0.1], retries=3)
-    assert [a["others_cpu"] for a in r.attempts] == [1.5, 0.9, 0.1]  # stopped at the first clean attempt
+    r = _with_loads(monkeypatch, [3.9, 3.5, 0.1], retries=3)  # 4 cores, 1 thread: noisy above 3.25
+    assert [a["others_cpu"] for a in r.attempts] == [3.9, 3.5, 0.1]  # stopped at the first clean attempt
     assert [a["noisy"] for a in r.attempts] == [True, True, False]
     assert r.noisy is False and r.others_cpu == 0.1 and r.median_ms == r.attempts[-1]["median_ms"]
-    assert "1.50 CPU cores" in r.attempts[0]["reasons"][0]
+    assert "3.90 CPU cores" in r.attempts[0]["reasons"][0]
     assert [a["waited_s"] for a in r.attempts] == [0.0, 0.01, 0.01]
 
 
 def test_when_every_attempt_is_noisy_the_least_noisy_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    r = _with_loads(monkeypatch, [1.5, 0.6, 2.0], retries=2)
+    r = _with_loads(monkeypatch, [3.9, 3.4, 4.0], retries=2)
     assert len(r.attempts) == 3 and all(a["noisy"] for a in r.attempts)
-    assert r.noisy and r.others_cpu == 0.6 and r.median_ms == r.attempts[1]["median_ms"]
+    assert r.noisy and r.others_cpu == 3.4 and r.median_ms == r.attempts[1]["median_ms"]
     assert r.noise_reasons == r.attempts[1]["reasons"]
 
 
 def test_no_retries_means_one_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
-    r = _with_loads(monkeypatch, [3.0], retries=0)
-    assert len(r.attempts) == 1 and r.noisy and r.others_cpu == 3.0
+    r = _with_loads(monkeypatch, [3.5], retries=0)
+    assert len(r.attempts) == 1 and r.noisy and r.others_cpu == 3.5

@@ -32,7 +32,11 @@ def test_paired_tolerates_interference_until_the_timing_itself_is_time_sliced() 
     assert p.others_limit(paired=True, cores=2, threads=1) == limit
     assert p.reasons(others_cpu=1.0, cv=0.0, paired=True, cores=2, threads=1) == []  # one busy core: fine
     assert p.reasons(others_cpu=limit + 0.1, cv=0.0, paired=True, cores=2, threads=1)
-    assert p.reasons(others_cpu=1.0, cv=0.0, paired=False, cores=2, threads=1)  # solo: flagged
+    solo = 2 - 1 + OTHERS_MAX  # solo tolerates the cores the timing does not need, with less slack
+    assert p.others_limit(paired=False, cores=2, threads=1) == solo < limit
+    assert p.reasons(others_cpu=1.0, cv=0.0, paired=False, cores=2, threads=1) == []  # one busy core: fine
+    assert p.reasons(others_cpu=solo + 0.1, cv=0.0, paired=False, cores=2, threads=1)  # time-sliced: flagged
+    assert p.reasons(others_cpu=0.3, cv=0.0, paired=False, cores=2, threads=2)  # every core timed: a third of one
 
 
 def test_both_reasons_and_the_score_orders_attempts() -> None:
