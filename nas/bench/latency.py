@@ -62,7 +62,8 @@ class LatencyBenchConfig:
     Zoo parts (a, d, e): ``zoo`` nets (empty: all), ``runs`` independent measurements per net in part a,
     ``repeats``/``min_run_time``/``warmup`` of each ``measure_latency`` call, ``reference`` (a zoo name or arch
     file; empty: no paired timing), ``busy_core`` of part e's busy loop (``None``: the last usable core),
-    ``retries`` of a noisy zoo measurement (the reference's too)."""
+    ``retries`` of a noisy zoo measurement (the reference's too). ``backend``: the runtime every timing runs in
+    (``eager`` PyTorch, ``onnxruntime`` or ``openvino``: :mod:`nas.latency.runtimes`), tables included."""
 
     parts: str = PARTS
     n: int = 100
@@ -83,6 +84,7 @@ class LatencyBenchConfig:
     reference: str = "mnasnet_b1"
     busy_core: int | None = None
     retries: int = RETRIES
+    backend: str = "eager"
 
     def __post_init__(self) -> None:
         if not self.parts or any(p not in PARTS for p in self.parts):
@@ -100,7 +102,8 @@ class LatencyBenchConfig:
     def settings(self) -> dict[str, Any]:
         """The ``measure_latency`` keyword arguments of the zoo parts."""
         return dict(device=self.device, threads=self.threads, repeats=self.repeats,
-                    min_run_time=self.min_run_time, warmup=self.warmup, noise=NoisePolicy(retries=self.retries))
+                    min_run_time=self.min_run_time, warmup=self.warmup, noise=NoisePolicy(retries=self.retries),
+                    backend=self.backend)
 
 
 @dataclass
@@ -178,12 +181,14 @@ def _build_one(config: LatencyBenchConfig, source: str, lut_dir: Path) -> dict[s
     tests = sample_distinct(space, config.n, config.seed)
     cal = calibration_archs(space, config.calibrate, seed=config.seed + 1, exclude=[a.name for a in tests])
     assert not {a.name for a in cal} & {a.name for a in tests}
-    file = lut_dir / f"{space.name}-{config.device}-t{config.threads}.json"
+    runtime = "" if config.backend == "eager" else f"-{config.backend}"
+    file = lut_dir / f"{space.name}-{config.device}-t{config.threads}{runtime}.json"
     before = _timings(LatencyTable.read(file)) if file.exists() else 0
     load = loadavg()
     start = time.perf_counter()
     table = build_table(space, device=config.device, threads=config.threads, out_path=file,
-                        progress=config.progress, calibration_archs=cal, holdout_archs=tests, passes=config.passes)
+                        progress=config.progress, calibration_archs=cal, holdout_archs=tests, passes=config.passes,
+                        backend=config.backend)
     seconds = time.perf_counter() - start
     timings = _timings(table)
     return {"space": space.name, "file": str(source), "resolution": space.skeleton.resolution,

@@ -36,13 +36,18 @@ def verdict_ge(value: float, goal: float, unit: str) -> str:
     return "goal met" if value >= goal else f"goal missed by {goal - value:.2f}{unit}"
 
 
+_RUNTIMES = {"eager": "eager PyTorch", "onnxruntime": "ONNX Runtime (each net's ONNX export)",
+             "openvino": "OpenVINO (each net's ONNX export)"}
+
+
 def _header(result: LatencyBenchResult, command: str) -> list[str]:
     info, loads = result.machine, result.loads
     lines = [f"## Latency — {result.started.strftime('%Y-%m-%d %H:%M UTC')}", "",
              f"Command: `{command}` (parts {','.join(result.config.parts)}, {result.seconds / 60:.1f} min).  ",
              f"Machine: {info['device']} ({info['device_type']}), {info['logical_cpus']} logical CPUs, "
              f"{info['platform']}; Python {info['python']}, torch {info['torch_version']}, "
-             f"**{info['threads']} intra-op thread(s)** for every timing; nas commit {info['commit'] or '?'} "
+             f"**{info['threads']} intra-op thread(s)** for every timing, in "
+             f"**{_RUNTIMES.get(result.config.backend, result.config.backend)}**; nas commit {info['commit'] or '?'} "
              f"(+ working tree).  ",
              f"Load average (1/5/15 min) before timing: {fmt_load(loads['start'])}; after: "
              f"{fmt_load(loads['end'])} (the benchmark itself keeps about {info['threads']} core(s) busy). "

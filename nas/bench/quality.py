@@ -17,6 +17,7 @@ configured threads (trainings taken from the cache count the seconds they took w
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -24,10 +25,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import optuna
 from scipy import stats
 
 from nas.arch.io import dump_arch, load_arch
+from nas.arch.key import arch_key
 from nas.arch.spec import Arch
+from nas.files import atomic_write
 from nas.markdown import table
 from nas.search.config import SearchConfig
 from nas.search.driver import run_search
@@ -95,8 +99,14 @@ class Entry:
         return float(stats.t.ppf(0.975, len(self.top1) - 1) * np.std(self.top1, ddof=1) / math.sqrt(len(self.top1)))
 
 
+CHOICES = "choices.json"  # per target folder: each method's network (YAML file name) and the cost of finding it
+
+
 class _Run:
-    """State shared by the four methods at one target."""
+    """State shared by the four methods at one target. Each method's network is chosen first and recorded in
+    ``<folder>/choices.json`` with its YAML before anything is trained, so a rerun (or a second process with the
+    same settings) trains exactly the same networks: measured latencies move between runs, and a network chosen
+    again could differ."""
 
     def __init__(self, config: QualityConfig, target_ms: float, log: Log):
         self.config, self.target, self.log = config, target_ms, log
@@ -106,87 +116,136 @@ class _Run:
         setup = Setup(data=config.data, train_size=config.train_size, training=TrainConfig(num_threads=config.threads))
         self.validator = Validator(self.space, setup, cache=config.cache, progress=False)
         self.folder = config.out / f"target-{target_ms:g}ms"
+        file = self.folder / CHOICES
+        self.choices: dict[str, dict[str, object]] = json.loads(file.read_text()) if file.exists() else {}
 
     def latency(self, arch: Arch) -> float:
         return self.evaluator.measure_arch(arch)[0]
 
     def trained(self, arch: Arch, seed: int) -> tuple[float, float]:
-        """(top-1, seconds it took) of ``arch`` trained with the recipe at ``seed`` (cached)."""
-        record = self.validator.train_one(Job(arch, self.config.epochs, seed))
+        """(top-1, seconds it took) of ``arch`` trained with the recipe at ``seed`` (cached; a training another
+        process is running is waited for, not repeated)."""
+        record = self.validator.train_shared(Job(arch, self.config.epochs, seed))
         return float(record.get("test_top1") or math.nan), float(record.get("seconds") or 0.0)
 
+    def choose(self, method: str, make: Callable[[], tuple[Arch, float] | None]) -> tuple[Arch, float] | None:
+        """``method``'s network and the seconds it took to find it: recorded ones, else ``make()``'s, written to
+        ``<method>.yaml`` and ``choices.json`` at once (``None``: the method found no network)."""
+        if method in self.choices:
+            c = self.choices[method]
+            return load_arch(self.folder / str(c["yaml"])), float(c["cost_s"])  # type: ignore[arg-type]
+        made = make()
+        if made is None:
+            return None
+        arch, cost_s = made
+        slug = method.replace(" ", "_")
+        path = self.folder / f"{slug}.yaml"
+        dump_arch(dataclasses.replace(arch, name=f"{slug}-{arch.name}"), path)
+        self.choices[method] = {"yaml": path.name, "cost_s": cost_s}
+        atomic_write(self.folder / CHOICES, json.dumps(self.choices, indent=1, sort_keys=True) + "\n")
+        return load_arch(path), cost_s
+
     def entry(self, method: str, arch: Arch, cost_s: float) -> Entry:
-        """Train ``arch`` on every seed, measure it again, write its YAML: the row of ``method``."""
+        """Train ``arch`` on every seed (those nobody else holds first), measure it again: the row of ``method``."""
+        jobs = [Job(arch, self.config.epochs, s) for s in self.config.seeds]
+        self.validator.run_jobs(jobs, label=method)
         top1 = [self.trained(arch, s)[0] for s in self.config.seeds]
-        path = self.folder / f"{method.replace(' ', '_')}.yaml"
-        dump_arch(dataclasses.replace(arch, name=f"{method.replace(' ', '_')}-{arch.name}"), path)
         self.log(f"{self.target:g} ms · {method}: {arch.name}, top-1 {np.mean(top1):.4f}")
+        path = self.folder / str(self.choices[method]["yaml"])
         return Entry(self.target, method, arch, self.latency(arch), top1, cost_s, path)
 
 
-def _searched(run: _Run) -> list[Entry]:
-    """(a) and (b): one search, then its refinement."""
+def _study_seconds(study: optuna.Study) -> float:
+    """Wall-clock seconds the study's trials took (one process, ``threads`` threads): the search's cost."""
+    return sum((t.datetime_complete - t.datetime_start).total_seconds() for t in study.get_trials(deepcopy=False)
+               if t.datetime_complete is not None and t.datetime_start is not None)
+
+
+def _choose_searched(run: _Run) -> None:
+    """(a) and (b): one search, then its refinement; both networks recorded (:meth:`_Run.choose`)."""
+    if "multi-fidelity" in run.choices and "zero-cost" in run.choices:
+        return
     c = run.config
-    started = time.perf_counter()
     result = run_search(SearchConfig(latency_target_ms=run.target, space=c.space, trials=c.search_trials,
                                      sampler="tpe", proxy=c.proxy, latency=c.latency, data=c.data, device=c.device,
                                      threads=c.threads, out=str(run.folder / "runs"), progress=False,
                                      study_name=f"quality-{run.target:g}ms"))
-    search_s = time.perf_counter() - started
+    search_s = _study_seconds(result.study)
     feasible = feasible_trials(result.study, run.target)
     if not feasible:
         run.log(f"{run.target:g} ms: no searched network meets the target")
-        return []
+        return
     zero_cost = max(feasible, key=lambda t: t.values[0])
-    out = [run.entry("zero-cost", trial_arch(result.study, zero_cost), search_s)]
-    started = time.perf_counter()
+    run.choose("zero-cost", lambda: (trial_arch(result.study, zero_cost), search_s))
     refined = refine(result.study, RefineSpec(TrainProxy(epochs=c.refine_epochs, train_size=c.train_size),
                                               top=c.refine_top), storage=result.storage, data=c.data,
                      run_dir=result.run_dir, target_ms=run.target, device=c.device, echo=run.log)
+    refine_s = sum(float(t.user_attrs.get("seconds") or 0.0) for t in refined.get_trials(deepcopy=False))
     best = max(fidelities(refined).items(), key=lambda kv: (kv[1].epochs, kv[1].accuracy))[0]
     trial = next(t for t in result.study.trials if t.number == best)
-    out.insert(0, run.entry("multi-fidelity", trial_arch(result.study, trial),
-                            search_s + time.perf_counter() - started))
-    return out
+    run.choose("multi-fidelity", lambda: (trial_arch(result.study, trial), search_s + refine_s))
 
 
-def _scaled(run: _Run) -> list[Entry]:
+def _choose_scaled(run: _Run) -> None:
     """(c): each reference scaled to the target."""
-    out = []
     for name in run.config.references:
-        started = time.perf_counter()
-        arch = load_arch(name).replace(resolution=run.space.skeleton.resolution)
-        result = scale_to_latency(arch, run.target, run.latency)
-        if not result.feasible:
-            run.log(f"{run.target:g} ms: {name} misses the target even at ×{result.width_multiplier:.2f}")
-        out.append(run.entry(f"scaled {name}", result.arch, time.perf_counter() - started))
-    return out
+        def scale() -> tuple[Arch, float]:
+            started = time.perf_counter()
+            arch = load_arch(name).replace(resolution=run.space.skeleton.resolution)
+            result = scale_to_latency(arch, run.target, run.latency)
+            if not result.feasible:
+                run.log(f"{run.target:g} ms: {name} misses the target even at ×{result.width_multiplier:.2f}")
+            return result.arch, time.perf_counter() - started
+        run.choose(f"scaled {name}", scale)
 
 
 def _random(run: _Run, pool: int = 200) -> list[Entry]:
     """(d): the best of ``random_archs`` feasible random networks, judged by one training each. They are taken
     in order from the space's validation list (:meth:`nas.validation.Validator.archs`, seeded random samples),
-    so the ground truth's trainings of those networks are reused from the cache."""
-    started, chosen = time.perf_counter(), []
-    for arch in run.validator.archs(min(pool, run.space.size())):
-        if len(chosen) >= run.config.random_archs:
-            break
-        if run.latency(arch) <= run.target:
-            chosen.append(arch)
+    so the ground truth's trainings of those networks are reused from the cache; the list is recorded under
+    ``random-pool`` in ``choices.json``."""
+    recorded = run.choices.get("random-pool")
+    if recorded is None:
+        started, chosen = time.perf_counter(), []
+        for arch in run.validator.archs(min(pool, run.space.size())):
+            if len(chosen) >= run.config.random_archs:
+                break
+            if run.latency(arch) <= run.target:
+                chosen.append(arch)
+        run.choices["random-pool"] = {"keys": [arch_key(a) for a in chosen], "cost_s": time.perf_counter() - started}
+        atomic_write(run.folder / CHOICES, json.dumps(run.choices, indent=1, sort_keys=True) + "\n")
+    else:
+        by_key = {arch_key(a): a for a in run.validator.archs(min(pool, run.space.size()))}
+        chosen = [by_key[k] for k in recorded["keys"]]  # type: ignore[union-attr]
     if not chosen:
         return []
+    # the ones no other worker holds first (e.g. `nas validate-proxy` training the same list), then the rest
+    run.validator.run_jobs([Job(a, run.config.epochs, run.config.seeds[0]) for a in chosen], label="random")
     scored = [(run.trained(a, run.config.seeds[0]), a) for a in chosen]
-    cost = time.perf_counter() - started + sum(seconds for (_, seconds), _ in scored)
+    cost = float(run.choices["random-pool"]["cost_s"]) + sum(seconds for (_, seconds), _ in scored)  # type: ignore
     best = max(scored, key=lambda sa: sa[0][0])[1]
+    run.choose("random", lambda: (best, cost))
     return [run.entry("random", best, cost)]
 
 
 def run_quality(config: QualityConfig, log: Log = print) -> list[Entry]:
-    """Every method at every target (see the module); the rows, by target then method."""
+    """Every method at every target (see the module); the rows, by target then method. Every network is
+    chosen (and recorded) before any of them is trained."""
     rows: list[Entry] = []
     for target in config.targets_ms:
         run = _Run(config, target, log)
-        rows += _searched(run) + _scaled(run) + _random(run)
+        _choose_searched(run)
+        _choose_scaled(run)
+        methods = [m for m in ("multi-fidelity", "zero-cost") if m in run.choices]
+        methods += [f"scaled {name}" for name in config.references]
+        # every training nobody else holds, the references' (the longest) first: a second process with the same
+        # settings takes the others, then each row waits for its own
+        run.validator.run_jobs([Job(run.choose(m, lambda: None)[0], config.epochs, seed)  # type: ignore[index]
+                                for m in reversed(methods) for seed in config.seeds], label="quality")
+        for method in methods:
+            arch, cost = run.choose(method, lambda: None)  # type: ignore[misc]
+            rows.append(run.entry(method, arch, cost))
+        rows += _random(run)
     return rows
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nas.cli import bench_quality, bench_runtimes
-from nas.cli.common import CliError, OneLineParser, latency_arg, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, OneLineParser, backend_arg, latency_arg, non_negative_int, positive_float, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -82,6 +82,8 @@ def _add_latency(sub: Any) -> None:
                    help="intra-op threads for every timing (default 1: single-core latency, as MnasNet "
                         "reports; the most reproducible setting on a shared machine)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device (default cpu)")
+    p.add_argument("--backend", type=backend_arg, default="eager",
+                   help="runtime of every timing and table: eager (PyTorch), onnxruntime or openvino (default eager)")
     p.add_argument("--spaces", nargs="+", default=["mnasnet", "mobile_32px"], metavar="SPACE",
                    help="bundled space names or search space YAMLs for parts b and c (default: mnasnet and "
                         "mobile_32px)")
@@ -160,7 +162,12 @@ def _latency_config(args: argparse.Namespace) -> Any:
             except ValueError as exc:
                 raise CliError(exc) from None
     import nas.zoo
+    from nas.latency.runtimes import BackendError, check_backend_here
 
+    try:
+        check_backend_here(args.backend, args.device)
+    except BackendError as exc:
+        raise CliError(exc) from None
     for net in args.zoo or ():
         if net not in nas.zoo.names():
             raise CliError(f"--zoo: unknown net {net!r} (known: {', '.join(nas.zoo.names())})")
@@ -172,7 +179,8 @@ def _latency_config(args: argparse.Namespace) -> Any:
                               lut_dir=Path(args.lut_dir) if args.lut_dir else None, progress=not args.no_progress,
                               zoo=tuple(args.zoo or ()), runs=args.runs, repeats=args.repeats,
                               min_run_time=args.min_run_time, warmup=args.warmup, reference=reference,
-                              busy_core=args.busy_core, retries=args.retries, noise_seconds=args.noise_seconds)
+                              busy_core=args.busy_core, retries=args.retries, noise_seconds=args.noise_seconds,
+                              backend=args.backend)
 
 
 def _run_latency(args: argparse.Namespace) -> int:

@@ -79,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(exc) from None
     rows = run_quality(config)
+    settings = (f"Settings: {config.space}, {config.search_trials}-trial TPE search with proxy `{config.proxy.label}` "
+                f"and latency `{config.latency.label}`; refine: top {config.refine_top} at {config.refine_epochs} "
+                f"epoch(s); every network in the table trained {config.epochs} epochs on {config.data}, seeds "
+                f"{', '.join(map(str, config.seeds))}; random: best of {config.random_archs} feasible.")
     text = "\n".join([f"Command: `nas benchmark {NAME} {shlex.join(args.argv[1:])}`  ", *machine_lines(args.threads),
-                      "", quality_markdown(rows), "", *headline(rows)])
+                      settings, "", quality_markdown(rows), "", *headline(rows)])
     print(text)
     if not args.no_write:
         append_section("Quality: searched vs scaled references vs random at equal latency", text, args.doc)

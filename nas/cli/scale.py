@@ -16,11 +16,12 @@ from nas.cli.specs import latency_method
 
 __all__ = ["add_parser", "run"]
 
+HELP = "scale a known network to a latency budget (the baseline to beat)"
+DESCRIPTION = "The largest width multiplier of ARCH that meets the latency target on this device, written as BlockArgs YAML."
+
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("scale", help="scale a known network to a latency budget (the baseline to beat)",
-                       description="The largest width multiplier of ARCH that meets the latency target on this "
-                                   "device, written as BlockArgs YAML.")
+    p = sub.add_parser("scale", help=HELP, description=DESCRIPTION)
     p.add_argument("arch", metavar="ARCH", help="a zoo name (mobilenet_v2, mnasnet_b1, …) or a BlockArgs YAML file")
     p.add_argument("--latency-target", required=True, type=latency_arg, metavar="TIME",
                    help="latency budget per image, with a unit: 10ms, 0.01s or 10000us")

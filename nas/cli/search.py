@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="runtime latency is measured in: eager (PyTorch), onnxruntime or openvino (the ONNX export of "
                         "each candidate, as users deploy it; default: eager)")
     p.add_argument("--proxy", type=proxy_spec, default=None, metavar="PROXY",
-                   help="accuracy proxy: a zero-cost proxy name or train:epochs=N (default: naswot)")
+                   help="accuracy proxy: a zero-cost proxy name, train:epochs=N or predictor:K (default: macs)")
     p.add_argument("--data", default=None, help="dataset for the proxy: fashion-mnist, cifar10:DIR, folder:DIR, …")
     p.add_argument("--train-cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
                    help="trained networks a predictor:K proxy is fitted on (default: %(default)s)")

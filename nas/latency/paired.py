@@ -24,22 +24,22 @@ __all__ = ["Reference", "ratio_stats", "solo_stats"]
 
 @dataclasses.dataclass
 class Reference:
-    """A fixed network timed beside every candidate, and its quiet latency in ms.
-
-    ``model``: an ``nn.Module`` (moved to the measuring device like a candidate); ``resolution``, ``in_channels``
-    and ``batch_size``: its input; ``threads``: the intra-op threads ``quiet_ms`` was measured with (``None``:
-    not recorded; otherwise a candidate measured with other threads is refused); ``quiet``: the
-    :meth:`~nas.latency.measure.LatencyResult.to_dict` of the measurement ``quiet_ms`` comes from, if any.
-    """
+    """A fixed network timed beside every candidate, and its quiet latency in ms."""
 
     model: Any
+    """An ``nn.Module``, moved to the measuring device like a candidate."""
     resolution: int
     quiet_ms: float
+    _: dataclasses.KW_ONLY  # the settings below are keyword-only
     name: str = "reference"
     in_channels: int = 3
     batch_size: int = 1
+    """``resolution``, ``in_channels`` and ``batch_size``: its input."""
     threads: int | None = None
+    """The intra-op threads ``quiet_ms`` was measured with (``None``: not recorded; otherwise a candidate measured
+    with other threads is refused)."""
     quiet: dict[str, Any] | None = None
+    """The :meth:`~nas.latency.measure.LatencyResult.to_dict` of the measurement ``quiet_ms`` comes from, if any."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.quiet_ms, (int, float)) and math.isfinite(self.quiet_ms) and self.quiet_ms > 0):

@@ -23,7 +23,7 @@ from nas.validation.predictor_proxy import PredictorSpec
 __all__ = ["DEFAULT_PROXY", "DEFAULT_PROXY_BATCH", "LatencyMethod", "ProxySpec", "TrainProxy"]
 
 #: The accuracy proxy a search uses unless told otherwise (README, "Which proxy, and why"; docs/benchmarks.md).
-DEFAULT_PROXY = "naswot"
+DEFAULT_PROXY = "macs"
 #: Images in a zero-cost proxy's batch: the number the proxies were validated with.
 DEFAULT_PROXY_BATCH = 64
 OPTIMIZERS = ("sgd", "adamw")

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import math
 import signal
-import threading
 import time
 import warnings
 from pathlib import Path
-from types import FrameType
 from typing import Any, Callable
 
 import torch
@@ -26,6 +24,7 @@ import torch.nn as nn
 
 from nas.data import DatasetSplits
 from nas.device import resolve_device
+from nas.signals import DeferSigint
 from nas.train.accel import GraphedStep, autocast, check_precision, place_data
 from nas.train.batches import epoch_permutation, iter_batches, seeded
 from nas.train.checkpoint import (RunState, checkpoint_payload, read_checkpoint, restore_checkpoint, restore_rng,
@@ -36,33 +35,6 @@ from nas.train.optim import make_optimizer, make_scheduler, steps_per_epoch
 from nas.train.threads import torch_threads
 
 __all__ = ["train"]
-
-
-class _DeferSigint:
-    """Hold back SIGINT for the duration of a block (main thread only), then deliver it."""
-
-    _UNSET = object()
-
-    def __enter__(self) -> "_DeferSigint":
-        self._pending = False
-        self._old: Any = self._UNSET
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._hold)
-        return self
-
-    def _hold(self, signum: int, frame: FrameType | None) -> None:
-        self._pending = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._old is self._UNSET:
-            return
-        old = self._old if self._old is not None else signal.SIG_DFL
-        signal.signal(signal.SIGINT, old)
-        if self._pending:
-            if callable(old):
-                old(signal.SIGINT, None)
-            elif old == signal.SIG_DFL:
-                raise KeyboardInterrupt
 
 
 def train(
@@ -202,7 +174,7 @@ class _Run:
                 bar.set_postfix(loss=f"{state.loss_sum / state.loss_count:.4f}", refresh=False)
         finally:
             state.seconds += time.perf_counter() - started
-        with _DeferSigint():
+        with DeferSigint():
             state.train_loss.append(state.loss_sum / max(state.loss_count, 1))
             state.epoch, state.step, state.loss_sum, state.loss_count = state.epoch + 1, 0, 0.0, 0
         self.save()
@@ -220,7 +192,7 @@ class _Run:
         committed = False
         try:
             loss = self._forward_backward(x, y)
-            with _DeferSigint():  # the commit is all or nothing
+            with DeferSigint():  # the commit is all or nothing
                 self.optimizer.step()
                 self.scheduler.step()
                 state.loss_sum += loss * len(y)

@@ -46,8 +46,7 @@ def truth_markdown(a: Mapping[str, Any], *, command: str | None = None) -> str:
 
 def _header(a: Mapping[str, Any], command: str | None) -> list[str]:
     m, d, plan = a["machine"], a["data_id"], a["plan"]
-    L = [f"- Command: `{command}`"] if command else []
-    L += [
+    L = ([f"- Command: `{command}`"] if command else []) + [
         f"- Date: {a['date']}; machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}",
         f"- Data: {d['data']} (train {d['train_size']}, test {d['test_size']}, resolution {d['resolution']})",
         f"- Truth: mean top-1 of seeds {', '.join(map(str, plan.seeds))} after {_ep(plan.epochs)}; "

@@ -206,6 +206,22 @@ class Validator:
                     out.append(self._run_claimed(job, bar))
         return out
 
+    def train_shared(self, job: Job, poll_s: float = 10.0) -> dict[str, Any]:
+        """The record of ``job``: from the cache, trained here under a claim, or — when another live worker holds
+        its claim — waited for (the cache is re-read every ``poll_s`` seconds), so that two processes sharing
+        one cache never train the same network twice."""
+        while True:
+            self.train_cache.reload()
+            cached = self.lookup(job.arch, job.epochs, job.seed)
+            if cached is not None:
+                return cached
+            if self.claim(job):
+                try:
+                    return self.train_one(job)
+                finally:
+                    self.release(job)
+            time.sleep(poll_s)
+
     def _run_claimed(self, job: Job, bar: Any) -> dict[str, Any]:
         tick = bar.start(job, self.checkpoint_path(job.arch, job.epochs, job.seed))
         try:

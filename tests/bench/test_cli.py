@@ -49,6 +49,7 @@ def test_benchmark_needs_a_benchmark() -> None:
     (["--reference", "nope.yaml"], "--reference nope.yaml"),
     (["--busy-core", str(os.cpu_count() or 1)], "--busy-core"),
     (["--min-run-time", "0"], "--min-run-time"),
+    (["--backend", "tflite"], "--backend"),
 ])
 def test_latency_bad_zoo_flags_exit_2_and_write_nothing(args: list[str], message: str, tmp_path: Path) -> None:
     line = _one_line_error(run_nas("benchmark", "latency", "--parts", "e", *args, cwd=tmp_path),
@@ -91,3 +92,20 @@ def test_latency_lut_parts_smoke(tmp_path: Path) -> None:
     assert b["n_test"] == 3 and not b["timed_after"] and b["retest"]["halves"] == [1, 1]
     assert c["test_nets"] == 3 and c["passes"] == 2
     assert "acceptance" in proc.stdout and "| tiny | 32 | terms | 3 |" in proc.stdout
+
+
+def test_latency_lut_parts_in_onnxruntime(tmp_path: Path) -> None:
+    """--backend onnxruntime: the table is built and the test nets timed in ONNX Runtime, and the section says so."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency of --backend onnxruntime")
+    space = tmp_path / "tiny.yaml"
+    space.write_text(TINY_LUT_SPACE)
+    doc, luts = tmp_path / "bench.md", tmp_path / "luts"
+    proc = run_nas("benchmark", "latency", "--parts", "b", "--spaces", str(space), "--n", "2", "--calibrate", "3",
+                   "--passes", "2", "--noise-seconds", "1", "--no-progress", "--doc", str(doc), "--lut-dir", str(luts),
+                   "--backend", "onnxruntime", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (table,) = luts.iterdir()
+    assert table.name == "tiny-cpu-t1-onnxruntime.json"
+    meta = json.loads(table.read_text())["meta"]
+    assert meta["backend"] == "onnxruntime" and meta["threads"] == 1
+    assert "in **ONNX Runtime (each net's ONNX export)**" in doc.read_text()

@@ -21,7 +21,9 @@ def test_config_sorts_parts_and_rejects_bad_values() -> None:
     assert LatencyBenchConfig(spaces=["mnasnet"]).spaces == ("mnasnet",)
     assert LatencyBenchConfig().zoo == tuple(nas.zoo.names()) and LatencyBenchConfig(zoo=["mnasnet_a1"]).zoo == ("mnasnet_a1",)
     assert LatencyBenchConfig(threads=2, repeats=3, retries=0).settings() == dict(
-        device="cpu", threads=2, repeats=3, min_run_time=0.2, warmup=10, noise=NoisePolicy(retries=0))
+        device="cpu", threads=2, repeats=3, min_run_time=0.2, warmup=10, noise=NoisePolicy(retries=0),
+        backend="eager")
+    assert LatencyBenchConfig(backend="onnxruntime").settings()["backend"] == "onnxruntime"
     for bad in ({"parts": ""}, {"parts": "ax"}, {"n": 0}, {"threads": 0}, {"passes": 0}, {"runs": 0},
                 {"repeats": 0}, {"min_run_time": 0.0}, {"warmup": -1}, {"retries": -1}):
         with pytest.raises(ValueError):

@@ -2,10 +2,12 @@
 trainings land in (and are reused from) the cache, and the headline sentence is honest about a loss."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import nas
+from nas.cli import main
 from nas.bench.quality import Entry, QualityConfig, headline, quality_markdown, run_quality
 from nas.search import ProxySpec
 from support import write_space
@@ -27,8 +29,25 @@ def test_every_method_gives_a_trained_measured_row(tmp_path: Path) -> None:
     again = run_quality(config, log=lambda s: None)  # everything trained comes from the cache
     assert (tmp_path / "cache.jsonl").read_text().splitlines() == lines
     assert [r.top1 for r in again] == [r.top1 for r in rows]
+    # every network was recorded when chosen: a rerun trains and reports exactly the same ones, at the same cost
+    choices = json.loads((tmp_path / "out" / "target-1000ms" / "choices.json").read_text())
+    assert set(choices) == {"multi-fidelity", "zero-cost", "scaled mobilenet_v3_small", "random", "random-pool"}
+    assert len(choices["random-pool"]["keys"]) == 2
+    assert [(r.arch, r.cost_s, r.yaml) for r in again] == [(r.arch, r.cost_s, r.yaml) for r in rows]
     table = quality_markdown(rows)
     assert table.count("\n") == len(rows) + 1 and "scaled mobilenet_v3_small" in table
+
+    # the command over the same cache and folder: nothing retrained, one section with its settings appended
+    doc = tmp_path / "bench.md"
+    assert main(["benchmark", "quality", "--targets", "1000ms", "--space", str(space), "--data",
+                 "synthetic:classes=4,channels=3", "--references", "mobilenet_v3_small", "--epochs", "1", "--seeds",
+                 "0", "--random-archs", "2", "--search-trials", "4", "--refine-top", "2", "--refine-epochs", "1",
+                 "--proxy", "params", "--train-size", "128", "--cache", str(tmp_path / "cache.jsonl"), "--out",
+                 str(tmp_path / "out"), "--doc", str(doc)]) == 0
+    assert (tmp_path / "cache.jsonl").read_text().splitlines() == lines
+    text = doc.read_text()
+    assert text.count("## Quality: searched vs scaled references vs random") == 1
+    assert "4-trial TPE search with proxy `params`" in text and "top 2 at 1 epoch(s)" in text
 
 
 def test_headline_says_loss_and_within_ci() -> None:

@@ -99,3 +99,12 @@ def test_an_unknown_backend_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     out = run_cli("--latency-target", "20ms", "--backend", "tensorrt", "--out", "runs", cwd=tmp_path)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "unknown latency backend 'tensorrt'" in out.stderr and not (tmp_path / "runs").exists()
+
+
+def test_help_names_the_default_proxy_the_search_uses(tmp_path: Path) -> None:
+    """The help text and the library's default cannot drift apart (the default follows the evidence: README)."""
+    from nas.search import DEFAULT_PROXY, ProxySpec
+
+    proc = run_cli("--help", cwd=tmp_path)
+    assert proc.returncode == 0 and f"(default: {DEFAULT_PROXY})" in " ".join(proc.stdout.split())
+    assert ProxySpec().name == DEFAULT_PROXY

@@ -35,3 +35,30 @@ def test_workers_share_a_cache_through_claims(space_path: Path, setup: V.Setup, 
     assert count_train[0] == 3
     assert [r["arch_key"] for r in v.run_jobs(jobs, "main")] == [r["arch_key"] for r in other.run_jobs(jobs, "main")]
     assert count_train[0] == 3
+
+
+def test_train_shared_waits_for_a_job_another_worker_holds(space_path: Path, setup: V.Setup, tmp_path: Path,
+                                                          count_train: list[int]) -> None:
+    """A job claimed by a live worker is waited for, not trained twice; an unclaimed one is trained under a claim."""
+    import threading
+
+    cache = tmp_path / "train_cache.jsonl"
+    v = make_validator(space_path, setup, cache)
+    held, free = v.main_jobs(1, 2)
+    claim = v.claim_path(held.arch, 1, 0)
+    claim.parent.mkdir(parents=True)
+    claim.write_text(f"{platform.node()} {os.getppid()}")
+    other = make_validator(space_path, setup, cache)
+
+    def other_worker() -> None:  # the holder finishes while this worker waits
+        other.train_one(held)
+        claim.unlink()
+
+    timer = threading.Timer(0.3, other_worker)
+    timer.start()
+    record = v.train_shared(held, poll_s=0.05)
+    timer.join()
+    assert count_train[0] == 1 and record == other.lookup(held.arch, 1, 0)
+    assert v.train_shared(free, poll_s=0.05)["status"] == "ok" and count_train[0] == 2
+    assert not v.claim_path(free.arch, 1, 0).exists()  # released after training
+    assert v.train_shared(free, poll_s=0.05) == v.lookup(free.arch, 1, 0) and count_train[0] == 2

@@ -1,0 +1,14 @@
+#!/usr/bin/env python
+"""Latency in the runtime users deploy with: eager PyTorch against ONNX Runtime (and OpenVINO, CUDA graphs where
+available) on random archs of each space — Kendall τ between the runtimes, pairs that change order, speedup,
+each runtime's repeatability and its lookup table's accuracy. Appends to docs/benchmarks.md (a shim over
+`nas benchmark runtimes`; see `nas benchmark runtimes --help`).
+
+    python scripts/benchmark_runtimes.py --n 100 --spaces mnasnet mobile_32px
+"""
+import sys
+
+from nas.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["benchmark", "runtimes", *sys.argv[1:]]))
