@@ -73,19 +73,27 @@ def test_latency_load_scenario_smoke(tmp_path: Path) -> None:
     for mode in ("solo", "paired"):
         assert row[mode]["quiet_ms"] > 0 and row[mode]["busy_ms"] > 0
         assert row[mode]["verdict"] in ("ok", "flagged", "MISSED", "MISSED ×2")
-    if os.cpu_count() == 2:  # one busy core beside a 1-thread timing is tolerated (nas.latency.noise.OTHERS_MAX)
-        assert not row["solo"]["busy_noisy"]
+    solo = row["solo"]
+    if os.cpu_count() == 2:  # one busy core beside a 1-thread timing is tolerated (nas.latency.noise.OTHERS_MAX);
+        # only more than that (other work on this machine while the test runs) flags it
+        assert solo["busy_noisy"] == (solo["busy_others_cpu"] > 2 - 1 + 0.25), solo
 
 
 def test_latency_lut_parts_smoke(tmp_path: Path) -> None:
-    """Parts b and c on the tiny space at tiny sizes: every predictor, the ceiling and the drift come back."""
+    """Parts b and c on the tiny space at tiny sizes, in ONNX Runtime (--backend; eager tables are tested in
+    tests/latency): every predictor, the ceiling and the drift come back, and the table and section say the runtime."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency of --backend onnxruntime")
     space = tmp_path / "tiny.yaml"
     space.write_text(TINY_LUT_SPACE)
-    raw = tmp_path / "raw.json"
+    raw, doc, luts = tmp_path / "raw.json", tmp_path / "bench.md", tmp_path / "luts"
     proc = run_nas("benchmark", "latency", "--parts", "b,c", "--spaces", str(space), "--n", "3", "--calibrate", "4",
-                   "--passes", "2", "--noise-seconds", "1", "--no-progress", "--no-write", "--json", str(raw),
-                   cwd=tmp_path, timeout=300)
+                   "--passes", "2", "--noise-seconds", "1", "--no-progress", "--doc", str(doc), "--json", str(raw),
+                   "--lut-dir", str(luts), "--backend", "onnxruntime", cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    (table,) = luts.iterdir()
+    assert table.name == "tiny-cpu-t1-onnxruntime.json"
+    assert json.loads(table.read_text())["meta"]["backend"] == "onnxruntime"
+    assert "in **ONNX Runtime (each net's ONNX export)**" in doc.read_text()
     results = json.loads(raw.read_text())["results"]
     (b,), (c,) = results["b"], results["c"]
     assert {"raw", "linear", "terms", "calibrated", "retest", "drift_pct", "fits"} <= set(b)
@@ -93,19 +101,3 @@ def test_latency_lut_parts_smoke(tmp_path: Path) -> None:
     assert c["test_nets"] == 3 and c["passes"] == 2
     assert "acceptance" in proc.stdout and "| tiny | 32 | terms | 3 |" in proc.stdout
 
-
-def test_latency_lut_parts_in_onnxruntime(tmp_path: Path) -> None:
-    """--backend onnxruntime: the table is built and the test nets timed in ONNX Runtime, and the section says so."""
-    pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency of --backend onnxruntime")
-    space = tmp_path / "tiny.yaml"
-    space.write_text(TINY_LUT_SPACE)
-    doc, luts = tmp_path / "bench.md", tmp_path / "luts"
-    proc = run_nas("benchmark", "latency", "--parts", "b", "--spaces", str(space), "--n", "2", "--calibrate", "3",
-                   "--passes", "2", "--noise-seconds", "1", "--no-progress", "--doc", str(doc), "--lut-dir", str(luts),
-                   "--backend", "onnxruntime", cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    (table,) = luts.iterdir()
-    assert table.name == "tiny-cpu-t1-onnxruntime.json"
-    meta = json.loads(table.read_text())["meta"]
-    assert meta["backend"] == "onnxruntime" and meta["threads"] == 1
-    assert "in **ONNX Runtime (each net's ONNX export)**" in doc.read_text()

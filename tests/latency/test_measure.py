@@ -10,6 +10,7 @@ from torch import nn
 
 from nas.device import device_info, resolve_device
 from nas.latency import LatencyResult, NoisePolicy, measure_latency, repeatability
+from nas.latency.noise import OTHERS_MAX
 
 # No retries: these tests check what is recorded, not how long a busy machine makes them wait.
 FAST = dict(repeats=3, min_run_time=0.01, warmup=2, noise=NoisePolicy(retries=0))
@@ -231,8 +232,10 @@ def test_a_busy_subprocess_shows_as_other_cpu() -> None:
         r = measure_latency(tiny(), 32, device="cpu", **LONG)
     assert not loop.running
     assert r.others_cpu is not None and r.others_cpu >= 0.5
-    if (os.cpu_count() or 1) == 2:  # one busy core and a 1-thread timing on the other: tolerated, not flagged
-        assert not any("other processes used" in reason for reason in r.noise_reasons)
+    if (os.cpu_count() or 1) == 2:  # one busy core and a 1-thread timing on the other: tolerated, not flagged;
+        # flagged only when more than that competed (other work on this machine while the test runs)
+        flagged = any("other processes used" in reason for reason in r.noise_reasons)
+        assert flagged == (r.others_cpu > 2 - 1 + OTHERS_MAX), r.noise_reasons
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) > 2, reason="as many busy loops as cores is what time-slices the timing")
@@ -241,7 +244,8 @@ def test_every_core_busy_flags_the_timing_noisy() -> None:
 
     with BusyLoop(core=0), BusyLoop(core=(os.cpu_count() or 1) - 1):
         r = measure_latency(tiny(), 32, device="cpu", **LONG)
-    assert r.others_cpu is not None and r.others_cpu >= 1.5
+    # two loops on two cores: the timing time-slices with one of them, so they get 1.5 cores or so between them
+    assert r.others_cpu is not None and r.others_cpu > (os.cpu_count() or 1) - 1 + OTHERS_MAX
     assert r.noisy and any("other processes used" in reason for reason in r.noise_reasons)
 
 
