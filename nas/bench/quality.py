@@ -204,6 +204,21 @@ def _random(run: _Run, pool: int = 200) -> list[Entry]:
     in order from the space's validation list (:meth:`nas.validation.Validator.archs`, seeded random samples),
     so the ground truth's trainings of those networks are reused from the cache; the list is recorded under
     ``random-pool`` in ``choices.json``."""
+    chosen = _random_pool(run, pool)
+    if not chosen:
+        return []
+    # the ones no other worker holds first (e.g. `nas validate-proxy` training the same list), then the rest
+    run.validator.run_jobs([Job(a, run.config.epochs, run.config.seeds[0]) for a in chosen], label="random")
+    scored = [(run.trained(a, run.config.seeds[0]), a) for a in chosen]
+    cost = float(run.choices["random-pool"]["cost_s"]) + sum(seconds for (_, seconds), _ in scored)  # type: ignore
+    best = max(scored, key=lambda sa: sa[0][0])[1]
+    run.choose("random", lambda: (best, cost))
+    return [run.entry("random", best, cost)]
+
+
+def _random_pool(run: _Run, pool: int = 200) -> list[Arch]:
+    """The random networks of (d): recorded under ``random-pool`` in ``choices.json``, else chosen now (the
+    first ``random_archs`` feasible ones of the validation list) and recorded."""
     recorded = run.choices.get("random-pool")
     if recorded is None:
         started, chosen = time.perf_counter(), []
@@ -217,15 +232,7 @@ def _random(run: _Run, pool: int = 200) -> list[Entry]:
     else:
         by_key = {arch_key(a): a for a in run.validator.archs(min(pool, run.space.size()))}
         chosen = [by_key[k] for k in recorded["keys"]]  # type: ignore[union-attr]
-    if not chosen:
-        return []
-    # the ones no other worker holds first (e.g. `nas validate-proxy` training the same list), then the rest
-    run.validator.run_jobs([Job(a, run.config.epochs, run.config.seeds[0]) for a in chosen], label="random")
-    scored = [(run.trained(a, run.config.seeds[0]), a) for a in chosen]
-    cost = float(run.choices["random-pool"]["cost_s"]) + sum(seconds for (_, seconds), _ in scored)  # type: ignore
-    best = max(scored, key=lambda sa: sa[0][0])[1]
-    run.choose("random", lambda: (best, cost))
-    return [run.entry("random", best, cost)]
+    return chosen
 
 
 def run_quality(config: QualityConfig, log: Log = print) -> list[Entry]:
@@ -241,7 +248,8 @@ def run_quality(config: QualityConfig, log: Log = print) -> list[Entry]:
         # every training nobody else holds, the references' (the longest) first: a second process with the same
         # settings takes the others, then each row waits for its own
         run.validator.run_jobs([Job(run.choose(m, lambda: None)[0], config.epochs, seed)  # type: ignore[index]
-                                for m in reversed(methods) for seed in config.seeds], label="quality")
+                                for m in reversed(methods) for seed in config.seeds]
+                               + [Job(a, config.epochs, config.seeds[0]) for a in _random_pool(run)], label="quality")
         for method in methods:
             arch, cost = run.choose(method, lambda: None)  # type: ignore[misc]
             rows.append(run.entry(method, arch, cost))
