@@ -11,6 +11,8 @@
 * (d) zoo nets at 224 px, batch 1: median latency and IQR beside parameters and MACs;
 * (e) load — each zoo net quiet and with a busy-loop process of our own on one core, solo and paired
   (:func:`nas.bench.latency_zoo.part_e`);
+* (f) the README's first command run beside that busy loop, its exported front re-timed quiet
+  (:func:`nas.bench.latency_front.part_f`);
 * the CPU's own steadiness, before any timing (:func:`noise_floor`).
 
 :func:`run_latency_benchmark` runs the chosen parts and returns every raw number
@@ -33,6 +35,7 @@ from scipy.stats import kendalltau
 
 import nas.zoo
 from nas.arch.spec import Arch
+from nas.bench.latency_front import FRONT_ARGS, part_f
 from nas.bench.latency_zoo import part_a, part_d, part_e, zoo_reference
 from nas.device import device_info
 from nas.latency.build import build_table, measure_networks
@@ -47,14 +50,14 @@ __all__ = ["PARTS", "LatencyBenchConfig", "LatencyBenchResult", "build_luts", "m
            "part_b", "run_latency_benchmark", "sample_distinct"]
 
 #: The parts of the latency benchmark, in order.
-PARTS = "abcde"
+PARTS = "abcdef"
 #: Keys of :func:`build_luts`' rows that hold objects for part (b), not numbers for part (c).
 _BUILD_OBJECTS = ("table", "space_obj", "lut_file", "tests", "cal_archs")
 
 
 @dataclass(frozen=True)
 class LatencyBenchConfig:
-    """What to run. ``parts``: a subset of ``"abcde"``; ``n`` test archs and ``calibrate`` calibration archs per
+    """What to run. ``parts``: a subset of ``"abcdef"``; ``n`` test archs and ``calibrate`` calibration archs per
     space (part b); ``passes``: sweeps of each table build (ops, calibration and test networks); ``threads``
     intra-op threads of every timing; ``spaces``: bundled space names or YAML paths (parts b, c); ``seed`` for
     the test archs (calibration uses ``seed + 1``); ``lut_dir``: keep and reuse the tables there (``None``: a
@@ -63,7 +66,9 @@ class LatencyBenchConfig:
     ``repeats``/``min_run_time``/``warmup`` of each ``measure_latency`` call, ``reference`` (a zoo name or arch
     file; empty: no paired timing), ``busy_core`` of part e's busy loop (``None``: the last usable core),
     ``retries`` of a noisy zoo measurement (the reference's too). ``backend``: the runtime every timing runs in
-    (``eager`` PyTorch, ``onnxruntime`` or ``openvino``: :mod:`nas.latency.runtimes`), tables included."""
+    (``eager`` PyTorch, ``onnxruntime`` or ``openvino``: :mod:`nas.latency.runtimes`), tables included.
+    ``front_args``: the ``nas search`` flags of part f (default: the README's first command), whose front is
+    re-timed with the zoo parts' settings."""
 
     parts: str = PARTS
     n: int = 100
@@ -85,6 +90,7 @@ class LatencyBenchConfig:
     busy_core: int | None = None
     retries: int = RETRIES
     backend: str = "eager"
+    front_args: tuple[str, ...] = FRONT_ARGS
 
     def __post_init__(self) -> None:
         if not self.parts or any(p not in PARTS for p in self.parts):
@@ -98,6 +104,7 @@ class LatencyBenchConfig:
                              f"{self.warmup!r}, {self.retries!r}")
         object.__setattr__(self, "spaces", tuple(str(s) for s in self.spaces))
         object.__setattr__(self, "zoo", tuple(str(s) for s in self.zoo) or tuple(nas.zoo.names()))
+        object.__setattr__(self, "front_args", tuple(str(s) for s in self.front_args))
 
     def settings(self) -> dict[str, Any]:
         """The ``measure_latency`` keyword arguments of the zoo parts."""
@@ -111,7 +118,7 @@ class LatencyBenchResult:
     """Every number one run measured. ``machine``: :func:`machine_info`; ``loads``: load averages at
     ``start`` and ``end`` and ``others`` (CPU cores other processes used ``before`` timing and during each
     part, ``None`` where unknown); ``results``: ``noise`` (:func:`noise_floor`) and one entry per part run
-    (``a``, ``b``, ``c``, ``d``); ``started`` (UTC) and ``seconds`` of the whole run."""
+    (``a`` … ``f``); ``started`` (UTC) and ``seconds`` of the whole run."""
 
     config: LatencyBenchConfig
     machine: dict[str, Any]
@@ -299,7 +306,7 @@ def _run_luts(config: LatencyBenchConfig, results: dict[str, Any], others: dict[
 
 def _run_zoo(config: LatencyBenchConfig, results: dict[str, Any], others: dict[str, float | None],
              monitor: OtherCpuLoad) -> None:
-    """Parts (a), (d) and (e); the reference for paired timing is measured once, first, while still quiet."""
+    """Parts (a), (d), (e) and (f); the reference for paired timing is measured once, first, while still quiet."""
     settings = config.settings()
     reference = None
     if config.reference and ("a" in config.parts or "e" in config.parts):
@@ -314,6 +321,9 @@ def _run_zoo(config: LatencyBenchConfig, results: dict[str, Any], others: dict[s
     if "e" in config.parts:
         results["e"] = part_e(config.zoo, settings, reference, config.busy_core, config.progress)
         others["e"] = monitor.sample()  # includes the benchmark's own busy loop
+    if "f" in config.parts:
+        results["f"] = part_f(config.front_args, settings, config.busy_core, config.progress)
+        others["f"] = monitor.sample()  # the search process and the busy loop
 
 
 def run_latency_benchmark(config: LatencyBenchConfig, machine: dict[str, Any],
@@ -330,7 +340,7 @@ def run_latency_benchmark(config: LatencyBenchConfig, machine: dict[str, Any],
         log(f"{machine['device']} ({machine['device_type']}), torch {machine['torch_version']}, "
             f"{config.threads} thread(s); load {fmt_load(out.loads['start'])}")
     monitor = OtherCpuLoad()
-    if set("ade") & set(config.parts):
+    if set("adef") & set(config.parts):
         _run_zoo(config, out.results, others, monitor)
     if "b" in config.parts or "c" in config.parts:
         _run_luts(config, out.results, others, monitor)

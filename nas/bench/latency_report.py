@@ -54,7 +54,8 @@ def _header(result: LatencyBenchResult, command: str) -> list[str]:
              "CPU cores used by *other* processes (`/proc/stat` minus this process): "
              + ", ".join(f"{'before timing' if k == 'before' else 'during ' + k} "
                          f"{'n/a' if v is None else f'{v:.2f}'}" for k, v in loads["others"].items()) + "."]
-    busiest = max((v for v in loads["others"].values() if v is not None), default=None)
+    # parts e and f load the machine on purpose (their own busy loop; f's search process too)
+    busiest = max((v for k, v in loads["others"].items() if v is not None and k not in "ef"), default=None)
     if busiest is not None and busiest > 0.5:
         lines.append(f"**Other processes were busy during the timings** (up to {busiest:.2f} CPU cores on average "
                      "over a part); the numbers below include that interference.")
@@ -214,6 +215,40 @@ def _part_e(e: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
     return lines
 
 
+def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
+    search, rows, run = f["search"], f["rows"], f.get("run") or {}
+    command = "nas search " + " ".join(search["args"])
+    lines = ["", "### (f) README command 1 with one core busy", "",
+             f"`{command}` (the README's first command) run as its own process in a fresh folder while this "
+             f"benchmark's busy loop spins on core {search['core']}; then the loop is stopped and every network of "
+             f"the exported front is timed again quiet ({_settings(config)}). Goal: each reported latency within "
+             f"±{LOAD_TOLERANCE * 100:g} % of its quiet re-timing, or the network flagged noisy.", ""]
+    if search["returncode"] != 0 or not rows:
+        return lines + [f"The search exited {search['returncode']} after {search['seconds']:.0f} s and exported "
+                        "no network to re-time; its last lines: `" + " / ".join(search["tail"]) + "`."]
+    lines.append(f"The search: {search['seconds']:.0f} s, {run.get('trials', '?')} trials, {run.get('noisy', '?')} "
+                 f"timed noisy ({f['noisy_trials']} listed under noisy_trials in pareto.yaml); other processes used "
+                 f"{_cores(run.get('others_cpu_mean'))} cores on average while candidates were timed (max "
+                 f"{_cores(run.get('others_cpu_max'))}).")
+    body = [[r["name"], "yes" if r["feasible"] else "no", f"{r['reported_ms']:.2f}",
+             "yes" if r["reported_noisy"] else "no", f"{r['quiet_ms']:.2f}", f"{r['ratio']:.2f}", r["verdict"]]
+            for r in rows]
+    verdicts = [r["verdict"] for r in rows]
+    missed = [r["name"] for r in rows if r["verdict"].startswith("MISSED")]
+    ratios = [r["ratio"] for r in rows]
+    lines += ["", table(["network", "feasible", "reported busy (ms)", "flagged", "quiet (ms)", "busy/quiet",
+                         "verdict"], body, "llrlrrl"), "",
+              f"- {len(rows)} networks, reported/quiet {min(ratios):.2f}–{max(ratios):.2f}: "
+              f"{verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, {verdicts.count('flagged')} flagged, "
+              f"{len(missed)} missed — {'goal met' if not missed else 'goal missed'}; unflagged ×2: "
+              f"{verdicts.count('MISSED ×2')}."]
+    return lines
+
+
+def _cores(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def latency_report(result: LatencyBenchResult, command: str) -> str:
     """The markdown section (``## Latency — <UTC date>`` …, ending in one newline) for ``result``, recording
     ``command`` as the command that produced it. Parts missing from ``result.results`` are left out."""
@@ -234,4 +269,6 @@ def latency_report(result: LatencyBenchResult, command: str) -> str:
         lines += _part_d(results["d"], result.config)
     if "e" in results:
         lines += _part_e(results["e"], result.config)
+    if "f" in results:
+        lines += _part_f(results["f"], result.config)
     return "\n".join(lines).rstrip() + "\n"

@@ -39,6 +39,7 @@ from nas.search.evaluate import Evaluator
 from nas.search.export import trial_arch
 from nas.search.front import feasible_trials
 from nas.search.refine import RefineSpec, fidelities, refine
+from nas.search.run import read_json
 from nas.search.scale import scale_to_latency
 from nas.search.specs import LatencyMethod, ProxySpec, TrainProxy
 from nas.space.load import load_space
@@ -118,6 +119,19 @@ class _Run:
         self.folder = config.out / f"target-{target_ms:g}ms"
         file = self.folder / CHOICES
         self.choices: dict[str, dict[str, object]] = json.loads(file.read_text()) if file.exists() else {}
+        self._check_recorded_search()
+
+    def _check_recorded_search(self) -> None:
+        """Raise ``ValueError`` when this target's search already ran with another proxy or latency method than
+        ``config`` names: its recorded networks would be reported under the wrong settings."""
+        recorded = (read_json(self.folder / "runs" / f"quality-{self.target:g}ms" / "run.json") or {}).get("settings")
+        if not recorded:
+            return
+        for what, flag, want in (("proxy", "--proxy", self.config.proxy.label),
+                                 ("latency_method", "--latency", self.config.latency.label)):
+            if recorded.get(what) not in (None, want):
+                raise ValueError(f"{self.folder}: the search there ran with {flag} {recorded[what]}, not {want}; "
+                                 f"pass {flag} {recorded[what]} (or another --out)")
 
     def latency(self, arch: Arch) -> float:
         return self.evaluator.measure_arch(arch)[0]

@@ -8,7 +8,8 @@ benchmarks document (``--doc``, default ``docs/benchmarks.md`` in the working di
 
 ``latency`` parts: (a) repeatability of ``measure_latency`` on the zoo nets, solo and paired, (b) LUT accuracy
 against whole networks and the measurement's own ceiling, (c) LUT build time, (d) the zoo nets' latency beside
-params and MACs, (e) the zoo nets quiet and with one core busy (:mod:`nas.bench.latency`).
+params and MACs, (e) the zoo nets quiet and with one core busy, (f) the README's first command with one core busy,
+its exported front re-timed quiet (:mod:`nas.bench.latency`).
 ``search`` parts: (a) candidates per minute, (b) hypervolume by sampler (:mod:`nas.bench.search`).
 """
 from __future__ import annotations
@@ -47,11 +48,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_latency(sub: Any) -> None:
-    p = sub.add_parser("latency", help="repeatability, LUT accuracy, LUT build, zoo table, one core busy",
-                       description="Latency benchmarks: repeatability (solo and paired), LUT accuracy, LUT build, "
-                                   "zoo table, and the zoo nets with one core busy.")
-    p.add_argument("--parts", type=_parts_type("abcde"), default="a,b,c,d,e",
-                   help="which parts to run, e.g. a,d (default a,b,c,d,e)")
+    p = sub.add_parser("latency", help="repeatability, LUT accuracy, LUT build, zoo table, one core busy, "
+                                       "README command 1 busy",
+                       description="Latency benchmarks: (a) repeatability (solo and paired), (b) LUT accuracy, "
+                                   "(c) LUT build, (d) zoo table, (e) the zoo nets with one core busy, (f) the "
+                                   "README's first command with one core busy, its front re-timed quiet.")
+    p.add_argument("--parts", type=_parts_type("abcdef"), default="a,b,c,d,e,f",
+                   help="which parts to run, e.g. a,d (default a,b,c,d,e,f)")
     p.add_argument("--n", type=positive_int, default=100, help="test archs per space for part b (default 100)")
     p.add_argument("--calibrate", type=positive_int, default=20,
                    help="random calibration archs per space (plus the skeleton), disjoint from the test archs "
@@ -77,7 +80,10 @@ def _add_latency(sub: Any) -> None:
     p.add_argument("--retries", type=non_negative_int, default=2,
                    help="retries of a zoo-net measurement flagged noisy, 1 s apart (default 2, as measure_latency)")
     p.add_argument("--busy-core", type=non_negative_int, default=None, metavar="CPU",
-                   help="core of part e's busy loop (default: the last one this process may use)")
+                   help="core of the busy loop of parts e and f (default: the last one this process may use)")
+    p.add_argument("--front-args", type=shlex.split, default=None, metavar="'FLAGS'",
+                   help="the `nas search` flags of part f, quoted (default: the README's first command's, "
+                        "'--latency-target 20ms')")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads for every timing (default 1: single-core latency, as MnasNet "
                         "reports; the most reproducible setting on a shared machine)")
@@ -180,7 +186,8 @@ def _latency_config(args: argparse.Namespace) -> Any:
                               zoo=tuple(args.zoo or ()), runs=args.runs, repeats=args.repeats,
                               min_run_time=args.min_run_time, warmup=args.warmup, reference=reference,
                               busy_core=args.busy_core, retries=args.retries, noise_seconds=args.noise_seconds,
-                              backend=args.backend)
+                              backend=args.backend,
+                              **({} if args.front_args is None else {"front_args": tuple(args.front_args)}))
 
 
 def _run_latency(args: argparse.Namespace) -> int:

@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
                                refine_top=args.refine_top, refine_epochs=args.refine_epochs,
                                proxy=args.proxy or ProxySpec(), latency=args.latency, threads=args.threads,
                                train_size=args.train_size or None)
+        rows = run_quality(config)
     except ValueError as exc:
         raise CliError(exc) from None
-    rows = run_quality(config)
     settings = (f"Settings: {config.space}, {config.search_trials}-trial TPE search with proxy `{config.proxy.label}` "
                 f"and latency `{config.latency.label}`; refine: top {config.refine_top} at {config.refine_epochs} "
                 f"epoch(s); every network in the table trained {config.epochs} epochs on {config.data}, seeds "

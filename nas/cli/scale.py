@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, positive_int
+from nas.cli.common import CliError, latency_arg, non_negative_int, positive_int
 from nas.cli.specs import latency_method
 
 __all__ = ["add_parser", "run"]
@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=positive_int, default=None, help="input size in px (default: the arch's)")
     p.add_argument("--in-channels", type=positive_int, default=None, help="input channels (default: the arch's)")
     p.add_argument("--num-classes", type=positive_int, default=None, help="classes (default: the arch's)")
+    p.add_argument("--confirm", type=non_negative_int, default=2, metavar="N",
+                   help="extra measurements of the answer and of the next larger network; their medians settle "
+                        "it, so one lucky timing does not pick the multiplier (default 2)")
     p.add_argument("--out", default=None, metavar="FILE.yaml", help="where to write it (default: <name>-x<α>.yaml)")
     p.set_defaults(run=run, prog=p.prog)
     return p
@@ -52,10 +55,13 @@ def run(args: argparse.Namespace) -> int:
                               threads=args.threads)
     except ValueError as exc:
         raise CliError(exc) from None
-    result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0])
+    result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0],
+                              confirm=args.confirm)
     out = Path(args.out or f"{result.arch.name}.yaml")
     dump_arch(result.arch, out)
     verdict = "meets" if result.feasible else "MISSES (even the smallest multiplier)"
+    multipliers = len({alpha for alpha, _ in result.tried})
     print(f"{arch.name} × {result.width_multiplier:.2f}: {result.latency_ms:.2f} ms {verdict} the "
-          f"{args.latency_target:g} ms target ({len(result.tried)} multipliers measured); wrote {out}")
+          f"{args.latency_target:g} ms target ({multipliers} multipliers, {len(result.tried)} measurements); "
+          f"wrote {out}")
     return 0

@@ -11,10 +11,15 @@ which the network meets the target, with the family's own rules: every width is 
 α, so the search is a bisection over the distinct networks, each measured once (every measurement is kept in
 :attr:`ScaleResult.tried`). This is MobileNet's and MnasNet's way of fitting a budget (Howard et al. 2017;
 Sandler et al. 2018; Tan et al. 2019, §5.1), and the reference of the headline benchmark.
+
+Measured latency is noisy, and a bisection on single measurements picks the largest α that *happened* to fit
+(the winner's curse). So the bisection's answer and its next larger neighbour are measured ``confirm`` more
+times and the answer moves to where the medians say.
 """
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,8 +32,9 @@ __all__ = ["ScaleResult", "scale_to_latency", "width_grid"]
 @dataclass(frozen=True)
 class ScaleResult:
     """The scaled network (``arch``, named ``<name>-x<α>``), its multiplier and latency (ms) against the target,
-    and every (α, ms) measured on the way. ``feasible`` is False when even the smallest α misses the target
-    (``arch`` is then that smallest network)."""
+    and every (α, ms) measured on the way (repeats included). ``latency_ms`` is the median of the chosen network's
+    measurements. ``feasible`` is False when even the smallest α misses the target (``arch`` is then that smallest
+    network)."""
 
     arch: Arch
     width_multiplier: float
@@ -53,22 +59,28 @@ def width_grid(arch: Arch, lo: float = 0.10, hi: float = 2.00, step: float = 0.0
 
 
 def scale_to_latency(arch: Arch, target_ms: float, latency_fn: Callable[[Arch], float], *, lo: float = 0.10,
-                     hi: float = 2.00, step: float = 0.01) -> ScaleResult:
+                     hi: float = 2.00, step: float = 0.01, confirm: int = 2) -> ScaleResult:
     """The largest-α version of ``arch`` whose ``latency_fn`` (ms) is at most ``target_ms`` (see the module).
 
     ``latency_fn`` is the chosen latency method, e.g. ``lambda a: evaluator.measure_arch(a)[0]`` for a
     :class:`~nas.search.evaluate.Evaluator` (measured, or predicted from a lookup table that covers the scaled
-    layers). ``α`` multiplies the arch's own width multiplier. Raises ``ValueError`` for a target ≤ 0.
+    layers). ``α`` multiplies the arch's own width multiplier. ``confirm`` extra measurements of the answer and its
+    next larger neighbour settle it by their medians (0: trust the bisection's single measurements; a lookup
+    table needs none). Raises ``ValueError`` for a target ≤ 0 or ``confirm`` < 0.
     """
     if not target_ms > 0:
         raise ValueError(f"latency target must be a positive number of ms, got {target_ms}")
+    if confirm < 0:
+        raise ValueError(f"confirm must be ≥ 0, got {confirm}")
     grid = width_grid(arch, lo, hi, step)
-    tried: dict[int, float] = {}
+    tried: dict[int, list[float]] = {}
 
-    def latency(i: int) -> float:
-        if i not in tried:
-            tried[i] = float(latency_fn(grid[i][1]))
-        return tried[i]
+    def latency(i: int, n: int = 1) -> float:
+        """Median of at least ``n`` measurements of grid network ``i``."""
+        runs = tried.setdefault(i, [])
+        while len(runs) < n:
+            runs.append(float(latency_fn(grid[i][1])))
+        return float(statistics.median(runs))
 
     low, high = 0, len(grid) - 1  # invariant: the answer, if any, is in [low, high]
     if latency(low) > target_ms:
@@ -80,8 +92,18 @@ def scale_to_latency(arch: Arch, target_ms: float, latency_fn: Callable[[Arch], 
                 low = mid
             else:
                 high = mid - 1
-        best, feasible = low, True
+        best, feasible = _settle(low, len(grid), target_ms, lambda i: latency(i, 1 + confirm)), True
     alpha, scaled = grid[best]
     named = dataclasses.replace(scaled, name=f"{arch.name}-x{alpha:.2f}")
     return ScaleResult(named, alpha, latency(best), float(target_ms), feasible,
-                       tuple((grid[i][0], ms) for i, ms in sorted(tried.items())))
+                       tuple((grid[i][0], ms) for i, runs in sorted(tried.items()) for ms in runs))
+
+
+def _settle(best: int, size: int, target_ms: float, settled: Callable[[int], float]) -> int:
+    """The bisection's answer ``best`` moved by the ``settled`` (median) latencies: down while the answer itself
+    misses the target (never below index 0), then up while the next larger network meets it."""
+    while best > 0 and settled(best) > target_ms:
+        best -= 1
+    while best + 1 < size and settled(best + 1) <= target_ms:
+        best += 1
+    return best

@@ -79,6 +79,36 @@ def test_latency_load_scenario_smoke(tmp_path: Path) -> None:
         assert solo["busy_noisy"] == (solo["busy_others_cpu"] > 2 - 1 + 0.25), solo
 
 
+def test_latency_readme_command_under_load_smoke(tmp_path: Path) -> None:
+    """Part f with a 3-trial search of the tiny space beside its real busy loop: every exported network comes back
+    re-timed, with what the busy search reported and a verdict; nothing is left in the working folder."""
+    doc, raw = tmp_path / "bench.md", tmp_path / "raw.json"
+    proc = run_nas("benchmark", "latency", "--parts", "f", "--front-args",
+                   "--latency-target 1s --space tiny_32px --trials 3", "--repeats", "1", "--min-run-time", "0.01",
+                   "--warmup", "0", "--retries", "0", "--noise-seconds", "1", "--no-progress", "--doc", str(doc),
+                   "--json", str(raw), cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    f = json.loads(raw.read_text())["results"]["f"]
+    assert f["search"]["returncode"] == 0 and f["search"]["args"][-2:] == ["--trials", "3"]
+    assert f["run"]["trials"] == 3 and 1 <= len(f["rows"]) <= 3  # the front of 3 trials
+    for row in f["rows"]:
+        assert row["reported_ms"] > 0 and row["quiet_ms"] > 0 and row["feasible"] == (not row["reported_noisy"])
+        assert row["verdict"] in ("ok", "flagged", "MISSED", "MISSED ×2")
+    assert "### (f) README command 1 with one core busy" in doc.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.md", "raw.json"]
+
+
+def test_part_f_runs_the_readme_first_command() -> None:
+    """Part f's default flags are those of README's first quick-start command."""
+    from nas.bench.latency_front import FRONT_ARGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    first = readme.split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert first.endswith("python scripts/search.py " + " ".join(FRONT_ARGS))
+    help_text = run_nas("benchmark", "latency", "--help").stdout
+    assert "'" + " ".join(FRONT_ARGS) + "'" in " ".join(help_text.split())
+
+
 def test_latency_lut_parts_smoke(tmp_path: Path) -> None:
     """Parts b and c on the tiny space at tiny sizes, in ONNX Runtime (--backend; eager tables are tested in
     tests/latency): every predictor, the ceiling and the drift come back, and the table and section say the runtime."""

@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 import nas
 from nas.cli import main
 from nas.bench.quality import Entry, QualityConfig, headline, quality_markdown, run_quality
@@ -13,7 +15,7 @@ from nas.search import ProxySpec
 from support import write_space
 
 
-def test_every_method_gives_a_trained_measured_row(tmp_path: Path) -> None:
+def test_every_method_gives_a_trained_measured_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     space = write_space(tmp_path)
     config = QualityConfig(cache=tmp_path / "cache.jsonl", out=tmp_path / "out", targets_ms=(1000.0,),
                            space=str(space), data="synthetic:classes=4,channels=3", references=("mobilenet_v3_small",),
@@ -49,6 +51,14 @@ def test_every_method_gives_a_trained_measured_row(tmp_path: Path) -> None:
     assert "4-trial TPE search with proxy `params`" in text and "top 2 at 1 epoch(s)" in text
     for r in rows:
         assert f"| {r.method} | {r.arch.name} |" in text and f"| {100 * r.top1[0]:.2f} | {r.cost_s / 60:.1f} |" in text
+
+    # the recorded search ran with proxy params: reporting it under another proxy is refused in one line
+    capsys.readouterr()
+    assert main(["benchmark", "quality", "--targets", "1000ms", "--space", str(space), "--proxy", "naswot",
+                 "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache.jsonl"), "--doc", str(doc)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the search there ran with --proxy params, not naswot" in err[0]
+    assert doc.read_text() == text
 
 
 def test_headline_says_loss_and_within_ci() -> None:

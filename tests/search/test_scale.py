@@ -44,7 +44,30 @@ def test_the_largest_multiplier_meeting_the_target(table: LatencyTable, target: 
     assert result.feasible and result.width_multiplier == max(feasible)
     assert result.latency_ms == table.predict(result.arch) <= target
     assert result.arch.name == f"tiny-x{max(feasible):.2f}" and result.arch.width_multiplier == max(feasible)
-    assert len(result.tried) <= 10 < len(grid)  # a bisection, not a sweep
+    assert len({alpha for alpha, _ in result.tried}) <= 10 < len(grid)  # a bisection, not a sweep
+    assert len(result.tried) == len(scale_to_latency(TINY, target, table.predict, confirm=0).tried) + 4
+
+
+def test_a_lucky_measurement_does_not_pick_the_multiplier(table: LatencyTable) -> None:
+    """The winner's curse: the first measurement of each network reads 30 % fast, later ones true. Trusting single
+    measurements picks a network that misses the target; confirming by medians steps back to the true answer."""
+    target = 1.7
+    truth = scale_to_latency(TINY, target, table.predict, confirm=0)
+    seen: dict[str, int] = {}
+
+    def lucky_first(arch: nas.Arch) -> float:
+        key = nas.arch_key(arch)
+        seen[key] = seen.get(key, 0) + 1
+        return table.predict(arch) * (0.7 if seen[key] == 1 else 1.0)
+
+    cursed = scale_to_latency(TINY, target, lucky_first, confirm=0)
+    assert cursed.width_multiplier > truth.width_multiplier and table.predict(cursed.arch) > target
+    seen.clear()
+    confirmed = scale_to_latency(TINY, target, lucky_first, confirm=2)
+    assert confirmed.width_multiplier == truth.width_multiplier
+    assert confirmed.latency_ms == table.predict(confirmed.arch) <= target  # the median of 0.7×, 1×, 1×
+    with pytest.raises(ValueError, match="confirm"):
+        scale_to_latency(TINY, target, table.predict, confirm=-1)
 
 
 def test_a_target_below_the_smallest_network_is_reported_infeasible(table: LatencyTable) -> None:
@@ -69,3 +92,5 @@ def test_nas_scale_writes_the_scaled_yaml(tmp_path: Path) -> None:
     assert arch.width_multiplier == 2.0 and "meets the 1000 ms target" in out.stdout  # a generous budget: α 2
     bad = run_nas("scale", "mobilenet_v9", "--latency-target", "10ms")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mobilenet_v9" in bad.stderr
+    bad = run_nas("scale", "mobilenet_v2", "--latency-target", "10ms", "--confirm", "-1")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--confirm" in bad.stderr

@@ -1,0 +1,83 @@
+"""The latency benchmark's part (f): the README's first command on a busy machine, as a user would meet it.
+
+``nas search`` with :data:`FRONT_ARGS` (what ``python scripts/search.py --latency-target 20ms`` runs) is started in
+a fresh folder, as its own process, while a :class:`nas.machine.BusyLoop` spins on one core (a browser tab, a
+second job). When it has exported, the loop is stopped and every network of the exported front (``pareto.yaml``)
+is timed again with nothing beside it, with the benchmark's own settings. Goal (issue 12, acceptance 4): each
+reported latency within ±:data:`~nas.bench.latency_zoo.LOAD_TOLERANCE` of the quiet re-timing, or the network
+flagged noisy — the same verdict as part (e) (:func:`~nas.bench.latency_zoo.load_verdict`).
+
+Nothing here writes outside its temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from tqdm.auto import tqdm
+
+import nas
+from nas.arch.io import load_arch
+from nas.bench.latency_zoo import load_verdict
+from nas.latency.measure import measure_latency
+from nas.machine import BusyLoop
+from nas.search.run import read_json
+
+__all__ = ["FRONT_ARGS", "part_f"]
+
+#: The search flags of the README's first quick-start command (a test keeps the two in step).
+FRONT_ARGS: tuple[str, ...] = ("--latency-target", "20ms")
+
+
+def _search(args: Sequence[str], folder: Path, core: int | None) -> dict[str, Any]:
+    """Run ``nas search ARGS`` in ``folder`` beside a busy loop; its exit status, wall time and the last lines it
+    printed (the load it saw is in its run summary)."""
+    root = str(Path(nas.__file__).resolve().parents[1])  # this nas, whichever one pip points at
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    command = [sys.executable, "-m", "nas", "search", *args, "--no-progress"]
+    with BusyLoop(core) as loop:
+        started = time.perf_counter()
+        proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    return {"args": list(args), "core": loop.core, "returncode": proc.returncode,
+            "seconds": time.perf_counter() - started,
+            "tail": (proc.stdout + proc.stderr).strip().splitlines()[-6:]}
+
+
+def _retime(pareto: Path, settings: dict[str, Any], progress: bool) -> list[dict[str, Any]]:
+    """Each exported network: what the busy search reported (latency, noisy flag, feasibility) beside a quiet
+    re-timing with ``settings``, their ratio and the verdict."""
+    rows = []
+    networks = (yaml.safe_load(pareto.read_text()) or {}).get("networks") or []
+    for n in tqdm(networks, desc="(f) quiet re-timing", unit="net", disable=not progress):
+        arch = load_arch(pareto.parent / n["file"])
+        quiet = measure_latency(arch, arch.resolution, **settings)
+        reported, noisy = float(n["latency_ms"]), bool(n.get("noisy"))
+        rows.append({"name": arch.name, "file": n["file"], "feasible": bool(n.get("feasible")),
+                     "reported_ms": reported, "reported_noisy": noisy, "reported_others_cpu": n.get("others_cpu"),
+                     "quiet_ms": quiet.median_ms, "quiet_noisy": quiet.noisy, "ratio": reported / quiet.median_ms,
+                     "verdict": load_verdict(quiet.median_ms, reported, noisy)})
+    return rows
+
+
+def part_f(args: Sequence[str], settings: dict[str, Any], core: int | None = None,
+           progress: bool = False) -> dict[str, Any]:
+    """README command 1 under one busy core (see the module). Returns ``search`` (:func:`_search`'s record),
+    ``noisy_trials`` (how many ``pareto.yaml`` lists), ``run`` (``run.json``'s summary: trials, noisy trials, the
+    other processes' load while candidates were timed; :func:`nas.search.run.run_summary`) and ``rows`` (one
+    per exported network; empty when the search failed or exported nothing)."""
+    with tempfile.TemporaryDirectory(prefix="nas-front-") as tmp:
+        search = _search(args, Path(tmp), core)
+        paretos = sorted(Path(tmp).glob("runs/*/pareto.yaml"))
+        if search["returncode"] != 0 or not paretos:
+            return {"search": search, "rows": [], "noisy_trials": None, "run": {}}
+        meta = yaml.safe_load(paretos[0].read_text()) or {}
+        summary = (read_json(paretos[0].parent / "run.json") or {}).get("summary") or {}
+        rows = _retime(paretos[0], settings, progress)
+    return {"search": search, "rows": rows, "noisy_trials": len(meta.get("noisy_trials") or []), "run": summary}
