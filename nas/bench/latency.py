@@ -322,7 +322,8 @@ def _run_zoo(config: LatencyBenchConfig, results: dict[str, Any], others: dict[s
         results["e"] = part_e(config.zoo, settings, reference, config.busy_core, config.progress)
         others["e"] = monitor.sample()  # includes the benchmark's own busy loop
     if "f" in config.parts:
-        results["f"] = part_f(config.front_args, settings, config.busy_core, config.progress)
+        results["f"] = part_f(config.front_args, settings, config.busy_core, config.progress,
+                              ruler=config.reference or None)
         others["f"] = monitor.sample()  # the search process and the busy loop
 
 

@@ -3,9 +3,11 @@
 ``nas search`` with :data:`FRONT_ARGS` (what ``python scripts/search.py --latency-target 20ms`` runs) is started in
 a fresh folder, as its own process, while a :class:`nas.machine.BusyLoop` spins on one core (a browser tab, a
 second job). When it has exported, the loop is stopped and every network of the exported front (``pareto.yaml``)
-is timed again with nothing beside it, with the benchmark's own settings. Goal (issue 12, acceptance 4): each
-reported latency within ±:data:`~nas.bench.latency_zoo.LOAD_TOLERANCE` of the quiet re-timing, or the network
-flagged noisy — the same verdict as part (e) (:func:`~nas.bench.latency_zoo.load_verdict`).
+is timed again with nothing beside it, with the benchmark's own settings, and at once again with the busy loop
+on — the load's effect in one minute, apart from the machine's own drift between the search and the re-timing,
+which a ruler (a zoo net timed quiet before the search and after the re-timing) measures. Goal (issue 12,
+acceptance 4): each reported latency within ±:data:`~nas.bench.latency_zoo.LOAD_TOLERANCE` of the quiet
+re-timing, or the network flagged noisy — the same verdict as part (e) (:func:`~nas.bench.latency_zoo.load_verdict`).
 
 Nothing here writes outside its temporary folder.
 """
@@ -27,6 +29,7 @@ from nas.arch.io import load_arch
 from nas.bench.latency_zoo import load_verdict
 from nas.latency.measure import measure_latency
 from nas.machine import BusyLoop
+from nas.model.builder import build_model
 from nas.search.run import read_json
 
 __all__ = ["FRONT_ARGS", "part_f"]
@@ -50,34 +53,52 @@ def _search(args: Sequence[str], folder: Path, core: int | None) -> dict[str, An
             "tail": (proc.stdout + proc.stderr).strip().splitlines()[-6:]}
 
 
-def _retime(pareto: Path, settings: dict[str, Any], progress: bool) -> list[dict[str, Any]]:
+def _retime(pareto: Path, settings: dict[str, Any], core: int | None, progress: bool) -> list[dict[str, Any]]:
     """Each exported network: what the busy search reported (latency, noisy flag, feasibility) beside a quiet
-    re-timing with ``settings``, their ratio and the verdict."""
+    re-timing with ``settings``, their ratio and the verdict; then, in the same minute, the network timed again
+    with the busy loop on (``now_busy_ms``, ``now_ratio``, ``now_verdict``): the load's effect alone, without
+    the machine's drift between the search and the re-timing."""
     rows = []
     networks = (yaml.safe_load(pareto.read_text()) or {}).get("networks") or []
-    for n in tqdm(networks, desc="(f) quiet re-timing", unit="net", disable=not progress):
+    for n in tqdm(networks, desc="(f) re-timing", unit="net", disable=not progress):
         arch = load_arch(pareto.parent / n["file"])
-        quiet = measure_latency(arch, arch.resolution, **settings)
+        model = build_model(arch)
+        quiet = measure_latency(model, arch.resolution, **settings)
+        with BusyLoop(core):
+            busy = measure_latency(model, arch.resolution, **settings)
         reported, noisy = float(n["latency_ms"]), bool(n.get("noisy"))
         rows.append({"name": arch.name, "file": n["file"], "feasible": bool(n.get("feasible")),
                      "reported_ms": reported, "reported_noisy": noisy, "reported_others_cpu": n.get("others_cpu"),
                      "quiet_ms": quiet.median_ms, "quiet_noisy": quiet.noisy, "ratio": reported / quiet.median_ms,
-                     "verdict": load_verdict(quiet.median_ms, reported, noisy)})
+                     "verdict": load_verdict(quiet.median_ms, reported, noisy),
+                     "now_busy_ms": busy.median_ms, "now_busy_noisy": busy.noisy,
+                     "now_ratio": busy.median_ms / quiet.median_ms,
+                     "now_verdict": load_verdict(quiet.median_ms, busy.median_ms, busy.noisy)})
     return rows
 
 
-def part_f(args: Sequence[str], settings: dict[str, Any], core: int | None = None,
-           progress: bool = False) -> dict[str, Any]:
+def _ruler(name: str | None, settings: dict[str, Any]) -> float | None:
+    """The quiet latency (ms) of the zoo net ``name`` at 224 px now: a ruler for the machine's own speed."""
+    return measure_latency(build_model(name), 224, **settings).median_ms if name else None
+
+
+def part_f(args: Sequence[str], settings: dict[str, Any], core: int | None = None, progress: bool = False,
+           ruler: str | None = None) -> dict[str, Any]:
     """README command 1 under one busy core (see the module). Returns ``search`` (:func:`_search`'s record),
     ``noisy_trials`` (how many ``pareto.yaml`` lists), ``run`` (``run.json``'s summary: trials, noisy trials, the
-    other processes' load while candidates were timed; :func:`nas.search.run.run_summary`) and ``rows`` (one
-    per exported network; empty when the search failed or exported nothing)."""
+    other processes' load while candidates were timed; :func:`nas.search.run.run_summary`), ``rows`` (one
+    per exported network, :func:`_retime`; empty when the search failed or exported nothing) and ``ruler``:
+    the zoo net ``ruler`` timed quiet just before the search and after the re-timing (``before_ms``,
+    ``after_ms``; ``None`` without one) — how far the machine's own speed moved in between."""
+    before = _ruler(ruler, settings)
     with tempfile.TemporaryDirectory(prefix="nas-front-") as tmp:
         search = _search(args, Path(tmp), core)
         paretos = sorted(Path(tmp).glob("runs/*/pareto.yaml"))
         if search["returncode"] != 0 or not paretos:
-            return {"search": search, "rows": [], "noisy_trials": None, "run": {}}
+            return {"search": search, "rows": [], "noisy_trials": None, "run": {}, "ruler": None}
         meta = yaml.safe_load(paretos[0].read_text()) or {}
         summary = (read_json(paretos[0].parent / "run.json") or {}).get("summary") or {}
-        rows = _retime(paretos[0], settings, progress)
-    return {"search": search, "rows": rows, "noisy_trials": len(meta.get("noisy_trials") or []), "run": summary}
+        rows = _retime(paretos[0], settings, core, progress)
+    after = _ruler(ruler, settings)
+    return {"search": search, "rows": rows, "noisy_trials": len(meta.get("noisy_trials") or []), "run": summary,
+            "ruler": {"name": ruler, "before_ms": before, "after_ms": after} if ruler else None}

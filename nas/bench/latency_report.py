@@ -221,8 +221,10 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
     lines = ["", "### (f) README command 1 with one core busy", "",
              f"`{command}` (the README's first command) run as its own process in a fresh folder while this "
              f"benchmark's busy loop spins on core {search['core']}; then the loop is stopped and every network of "
-             f"the exported front is timed again quiet ({_settings(config)}). Goal: each reported latency within "
-             f"±{LOAD_TOLERANCE * 100:g} % of its quiet re-timing, or the network flagged noisy.", ""]
+             f"the exported front is timed again quiet and, in the same minute, once more with the loop on "
+             f"({_settings(config)}). Goal: each reported latency within ±{LOAD_TOLERANCE * 100:g} % of its quiet "
+             "re-timing, or the network flagged noisy. *Busy now* separates the load's effect from the machine's "
+             "own drift between the search and the re-timing.", ""]
     if search["returncode"] != 0 or not rows:
         return lines + [f"The search exited {search['returncode']} after {search['seconds']:.0f} s and exported "
                         "no network to re-time; its last lines: `" + " / ".join(search["tail"]) + "`."]
@@ -230,19 +232,33 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
                  f"timed noisy ({f['noisy_trials']} listed under noisy_trials in pareto.yaml); other processes used "
                  f"{_cores(run.get('others_cpu_mean'))} cores on average while candidates were timed (max "
                  f"{_cores(run.get('others_cpu_max'))}).")
+    ruler = f.get("ruler")
+    if ruler and ruler.get("before_ms") and ruler.get("after_ms"):
+        drift = ruler["after_ms"] / ruler["before_ms"]
+        lines.append(f"Ruler: {ruler['name']} at 224 px timed quiet {ruler['before_ms']:.2f} ms just before the "
+                     f"search and {ruler['after_ms']:.2f} ms after the re-timing (×{drift:.2f}): how far the "
+                     "machine's own speed moved in between.")
     body = [[r["name"], "yes" if r["feasible"] else "no", f"{r['reported_ms']:.2f}",
              "yes" if r["reported_noisy"] else "no", f"{r['quiet_ms']:.2f}", f"{r['ratio']:.2f}", r["verdict"]]
+            + ([f"{r['now_busy_ms']:.2f}", f"{r['now_ratio']:.2f}", r["now_verdict"]] if "now_ratio" in r else [])
             for r in rows]
-    verdicts = [r["verdict"] for r in rows]
-    missed = [r["name"] for r in rows if r["verdict"].startswith("MISSED")]
-    ratios = [r["ratio"] for r in rows]
-    lines += ["", table(["network", "feasible", "reported busy (ms)", "flagged", "quiet (ms)", "busy/quiet",
-                         "verdict"], body, "llrlrrl"), "",
-              f"- {len(rows)} networks, reported/quiet {min(ratios):.2f}–{max(ratios):.2f}: "
-              f"{verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, {verdicts.count('flagged')} flagged, "
-              f"{len(missed)} missed — {'goal met' if not missed else 'goal missed'}; unflagged ×2: "
-              f"{verdicts.count('MISSED ×2')}."]
+    now = "now_ratio" in rows[0]
+    head = ["network", "feasible", "reported busy (ms)", "flagged", "quiet (ms)", "reported/quiet", "verdict"]
+    head += ["busy now (ms)", "busy now/quiet", "load alone"] if now else []
+    lines += ["", table(head, body, "llrlrrl" + ("rrl" if now else "")), "",
+              _front_line("reported vs quiet", rows, "ratio", "verdict")]
+    if now:
+        lines.append(_front_line("busy now vs quiet (same minute)", rows, "now_ratio", "now_verdict"))
     return lines
+
+
+def _front_line(what: str, rows: list[dict[str, Any]], ratio: str, verdict: str) -> str:
+    verdicts = [r[verdict] for r in rows]
+    missed = sum(v.startswith("MISSED") for v in verdicts)
+    return (f"- {what}: {len(rows)} networks, ratio {min(r[ratio] for r in rows):.2f}–"
+            f"{max(r[ratio] for r in rows):.2f}; {verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, "
+            f"{verdicts.count('flagged')} flagged, {missed} missed — {'goal met' if not missed else 'goal missed'}; "
+            f"unflagged ×2: {verdicts.count('MISSED ×2')}.")
 
 
 def _cores(value: Any) -> str:

@@ -22,7 +22,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import optuna
@@ -76,9 +76,40 @@ class QualityConfig:
     train_size: int | None = None  # smaller trainings for smoke runs; None: the whole training split
 
 
+@dataclass(frozen=True)
+class SeedNoise:
+    """Seed-to-seed spread of top-1 with one training setup, pooled over every network trained on ≥ 2 seeds:
+    ``sd`` (fraction; the pooled within-network standard deviation, as one-way ANOVA's error term), ``df``
+    (its degrees of freedom, Σ(seeds − 1)) and ``nets``."""
+
+    sd: float
+    df: int
+    nets: int
+
+    def ci95(self, n: int) -> float:
+        """Half-width of the 95 % t-interval of a mean over ``n`` seeds with this spread."""
+        return float(stats.t.ppf(0.975, self.df) * self.sd / math.sqrt(n))
+
+
+def seed_noise(records: Iterable[Mapping[str, object]], data_id: object, recipe: object, epochs: int) -> SeedNoise | None:
+    """:class:`SeedNoise` of the training-cache ``records`` with this data, recipe and epochs (``None`` when no
+    network has two seeds)."""
+    by_arch: dict[str, list[float]] = {}
+    for r in records:
+        if (r.get("status") == "ok" and r.get("epochs") == epochs and r.get("data") == data_id
+                and r.get("recipe") == recipe and isinstance(r.get("test_top1"), float)):
+            by_arch.setdefault(str(r["arch_key"]), []).append(float(r["test_top1"]))  # type: ignore[arg-type]
+    groups = [np.asarray(v) for v in by_arch.values() if len(v) > 1]
+    df = sum(len(g) - 1 for g in groups)
+    if not df:
+        return None
+    return SeedNoise(math.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / df), df, len(groups))
+
+
 @dataclass
 class Entry:
-    """One row: a method's network at one target, its measured latency, per-seed top-1 and search cost."""
+    """One row: a method's network at one target, its measured latency, per-seed top-1 and search cost;
+    ``noise``: the setup's pooled seed spread (:func:`seed_noise`), for :attr:`pooled_ci95`."""
 
     target_ms: float
     method: str
@@ -87,6 +118,7 @@ class Entry:
     top1: list[float]
     cost_s: float
     yaml: Path | None = None
+    noise: SeedNoise | None = None
 
     @property
     def mean(self) -> float:
@@ -94,10 +126,15 @@ class Entry:
 
     @property
     def ci95(self) -> float:
-        """Half-width of the 95 % t-interval of the mean over seeds (nan with one seed)."""
+        """Half-width of the 95 % t-interval of the mean over this row's own seeds (nan with one seed)."""
         if len(self.top1) < 2:
             return math.nan
         return float(stats.t.ppf(0.975, len(self.top1) - 1) * np.std(self.top1, ddof=1) / math.sqrt(len(self.top1)))
+
+    @property
+    def pooled_ci95(self) -> float:
+        """Half-width of the 95 % interval of the mean with the pooled seed spread (nan without one)."""
+        return self.noise.ci95(len(self.top1)) if self.noise is not None and self.top1 else math.nan
 
 
 CHOICES = "choices.json"  # per target folder: each method's network (YAML file name) and the cost of finding it
@@ -166,7 +203,9 @@ class _Run:
         top1 = [self.trained(arch, s)[0] for s in self.config.seeds]
         self.log(f"{self.target:g} ms · {method}: {arch.name}, top-1 {np.mean(top1):.4f}")
         path = self.folder / str(self.choices[method]["yaml"])
-        return Entry(self.target, method, arch, self.latency(arch), top1, cost_s, path)
+        v = self.validator
+        noise = seed_noise(v.train_cache, v.data_id, v.recipe, self.config.epochs)
+        return Entry(self.target, method, arch, self.latency(arch), top1, cost_s, path, noise)
 
 
 def _study_seconds(study: optuna.Study) -> float:
@@ -272,31 +311,53 @@ def run_quality(config: QualityConfig, log: Log = print) -> list[Entry]:
 
 
 def quality_markdown(rows: list[Entry]) -> str:
-    """The table of the benchmark document: per target, every method's network with latency, top-1 and cost."""
-    body = [[f"{e.target_ms:g}", e.method, e.arch.name, f"{e.latency_ms:.2f}",
-             f"{100 * e.mean:.2f} ± {100 * e.ci95:.2f}" if len(e.top1) > 1 else f"{100 * e.mean:.2f}",
-             ", ".join(f"{100 * v:.2f}" for v in e.top1), f"{e.cost_s / 60:.1f}",
+    """The table of the benchmark document: per target, every method's network with latency, top-1 (with its
+    own seeds' t-interval and the pooled one) and cost, then a line on the pooled seed spread."""
+    def pm(half: float) -> str:
+        return "–" if math.isnan(half) else f"± {100 * half:.2f}"
+    body = [[f"{e.target_ms:g}", e.method, e.arch.name, f"{e.latency_ms:.2f}", f"{100 * e.mean:.2f}", pm(e.ci95),
+             pm(e.pooled_ci95), ", ".join(f"{100 * v:.2f}" for v in e.top1), f"{e.cost_s / 60:.1f}",
              str(e.yaml) if e.yaml else "–"] for e in rows]
-    return table(["target (ms)", "method", "network", "latency (ms)", "top-1 % (mean ± 95 % CI)", "per seed",
-                  "cost (CPU-min)", "YAML"], body, "rlllrrrl")
+    out = table(["target (ms)", "method", "network", "latency (ms)", "top-1 % (mean)", "95 % CI, own seeds",
+                 "95 % CI, pooled", "per seed", "cost (CPU-min)", "YAML"], body, "rlllrrrrrl")
+    noise = next((e.noise for e in rows if e.noise is not None), None)
+    if noise is not None:
+        out += (f"\n\n*Own seeds*: the t-interval of each row's seeds alone (1 degree of freedom with 2 seeds: "
+                f"t = 12.7). *Pooled*: the seed-to-seed standard deviation of top-1 pooled over the {noise.nets} "
+                f"networks of this training setup with ≥ 2 seeds in the cache, {100 * noise.sd:.2f} pt "
+                f"({noise.df} degrees of freedom) — it assumes every network's seed noise is alike.")
+    return out
+
+
+def _verdict(best: Entry, rival: Entry) -> str:
+    """``+1.91 pt, a win outside the CIs`` (or ahead / behind within them, or a loss outside): by the pooled
+    intervals where there are, else by the rows' own."""
+    margin = best.mean - rival.mean
+    half = best.pooled_ci95 + rival.pooled_ci95
+    if math.isnan(half):
+        half = best.ci95 + rival.ci95
+    clear = not math.isnan(half) and abs(margin) > half
+    verdict = ("a win outside the CIs" if margin > 0 and clear else "ahead, within the CIs: not a clear win"
+               if margin > 0 else "a loss outside the CIs" if clear else "behind, within the CIs: not a clear loss")
+    return f"{100 * margin:+.2f} pt, {verdict}"
 
 
 def headline(rows: list[Entry]) -> list[str]:
-    """One sentence per target: does the searched network beat the best scaled reference and the best random
-    one at equal latency, outside the confidence intervals?"""
+    """One sentence per target: does the best searched network beat the best scaled reference, and the best
+    random one, at equal latency, outside the 95 % intervals (pooled ones where known)?"""
     out = []
     for target in sorted({e.target_ms for e in rows}):
         at = [e for e in rows if e.target_ms == target]
         searched = [e for e in at if e.method in ("multi-fidelity", "zero-cost")]
-        others = [e for e in at if e not in searched]
-        if not searched or not others:
+        groups = {"the best scaled reference": [e for e in at if e.method.startswith("scaled ")],
+                  "the best random network": [e for e in at if e.method == "random"]}
+        if not searched or not any(groups.values()):
             out.append(f"{target:g} ms: not every method produced a network (see the log).")
             continue
-        best, rival = max(searched, key=lambda e: e.mean), max(others, key=lambda e: e.mean)
-        margin = best.mean - rival.mean
-        clear = not math.isnan(best.ci95 + rival.ci95) and margin > best.ci95 + rival.ci95
-        out.append(f"{target:g} ms: {best.method} {100 * best.mean:.2f} % vs the best other, {rival.method} "
-                   f"{100 * rival.mean:.2f} % ({100 * margin:+.2f} pt, "
-                   + ("outside the CIs)." if clear else "within the CIs: not a clear win)." if margin > 0
-                      else "a loss)."))
+        best = max(searched, key=lambda e: e.mean)
+        parts = [f"vs {what} ({rival.method} {100 * rival.mean:.2f} %): {_verdict(best, rival)}"
+                 for what, group in groups.items() if group for rival in [max(group, key=lambda e: e.mean)]]
+        ci = "the pooled seed spread" if not math.isnan(best.pooled_ci95) else "each row's own seeds"
+        out.append(f"{target:g} ms: {best.method} {100 * best.mean:.2f} % — " + "; ".join(parts)
+                   + f" (95 % CIs from {ci}).")
     return out

@@ -125,25 +125,32 @@ def test_a_reference_measured_under_load_is_called_out() -> None:
 def _front_row(name: str, reported: float, quiet: float, noisy: bool, verdict: str) -> dict[str, Any]:
     return {"name": name, "file": f"{name}.yaml", "feasible": not noisy, "reported_ms": reported,
             "reported_noisy": noisy, "reported_others_cpu": 1.0, "quiet_ms": quiet, "quiet_noisy": False,
-            "ratio": reported / quiet, "verdict": verdict}
+            "ratio": reported / quiet, "verdict": verdict, "now_busy_ms": quiet * 1.1, "now_busy_noisy": False,
+            "now_ratio": 1.1, "now_verdict": "ok"}
 
 
 def test_report_of_part_f_the_readme_command_under_load() -> None:
     search = {"args": ["--latency-target", "20ms"], "core": 1, "returncode": 0, "seconds": 95.4, "tail": []}
     run = {"trials": 50, "noisy": 3, "others_cpu_mean": 1.01, "others_cpu_max": 1.2}
-    f = {"search": search, "noisy_trials": 3, "run": run,
+    f = {"search": search, "noisy_trials": 3, "run": run, "ruler": {"name": "mnasnet_b1", "before_ms": 12.0,
+                                                                   "after_ms": 18.0},
          "rows": [_front_row("t0001", 10.0, 9.0, False, "ok"), _front_row("t0002", 30.0, 10.0, True, "flagged")]}
     text = _report({"f": f}, {"before": 0.0, "f": 2.0})
     assert "### (f) README command 1 with one core busy" in text and "Other processes were busy" not in text
     assert "`nas search --latency-target 20ms` (the README's first command)" in text and "core 1" in text
     assert "The search: 95 s, 50 trials, 3 timed noisy (3 listed under noisy_trials in pareto.yaml)" in text
     assert "1.01 cores on average while candidates were timed (max 1.20)" in text
-    assert "| t0001 | yes | 10.00 | no | 9.00 | 1.11 | ok |" in text
-    assert "| t0002 | no | 30.00 | yes | 10.00 | 3.00 | flagged |" in text
-    assert text.endswith("- 2 networks, reported/quiet 1.11–3.00: 1 within ±25 %, 1 flagged, 0 missed — goal met; "
-                         "unflagged ×2: 0.\n")
+    assert "| t0001 | yes | 10.00 | no | 9.00 | 1.11 | ok | 9.90 | 1.10 | ok |" in text
+    assert "| t0002 | no | 30.00 | yes | 10.00 | 3.00 | flagged | 11.00 | 1.10 | ok |" in text
+    assert "Ruler: mnasnet_b1 at 224 px timed quiet 12.00 ms just before the search and 18.00 ms after the " \
+           "re-timing (×1.50)" in text
+    assert "- reported vs quiet: 2 networks, ratio 1.11–3.00; 1 within ±25 %, 1 flagged, 0 missed — goal met; " \
+           "unflagged ×2: 0.\n" in text
+    assert text.endswith("- busy now vs quiet (same minute): 2 networks, ratio 1.10–1.10; 2 within ±25 %, 0 flagged, "
+                         "0 missed — goal met; unflagged ×2: 0.\n")
     f["rows"].append(_front_row("t0003", 25.0, 10.0, False, "MISSED ×2"))
-    assert "1 missed — goal missed; unflagged ×2: 1." in _report({"f": f}, {})
+    assert "3 networks, ratio 1.11–3.00; 1 within ±25 %, 1 flagged, 1 missed — goal missed; unflagged ×2: 1." \
+           in _report({"f": f}, {})
     failed = {"search": search | {"returncode": 2, "tail": ["nas search: error: boom"]}, "rows": [],
               "noisy_trials": None, "run": {}}
     assert "The search exited 2 after 95 s and exported no network to re-time; its last lines: " \

@@ -10,7 +10,7 @@ import pytest
 
 import nas
 from nas.cli import main
-from nas.bench.quality import Entry, QualityConfig, headline, quality_markdown, run_quality
+from nas.bench.quality import Entry, QualityConfig, SeedNoise, headline, quality_markdown, run_quality, seed_noise
 from nas.search import ProxySpec
 from support import write_space
 
@@ -65,6 +65,33 @@ def test_headline_says_loss_and_within_ci() -> None:
     arch = nas.zoo.load("mobilenet_v3_small")
     rows = [Entry(5.0, "multi-fidelity", arch, 4.9, [0.90, 0.91], 60), Entry(5.0, "zero-cost", arch, 4.8, [0.89, 0.90], 10),
             Entry(5.0, "scaled mobilenet_v2", arch, 4.9, [0.92, 0.93], 5), Entry(5.0, "random", arch, 4.7, [0.8, 0.8], 9)]
-    assert rows[0].ci95 > 0 and math.isnan(Entry(5.0, "x", arch, 1, [0.9], 1).ci95)
+    assert rows[0].ci95 > 0 and math.isnan(Entry(5.0, "x", arch, 1, [0.9], 1).ci95) and math.isnan(rows[0].pooled_ci95)
+    assert headline(rows) == [
+        "5 ms: multi-fidelity 90.50 % — vs the best scaled reference (scaled mobilenet_v2 92.50 %): -2.00 pt, behind, "
+        "within the CIs: not a clear loss; vs the best random network (random 80.00 %): +10.50 pt, a win outside the "
+        "CIs (95 % CIs from each row's own seeds)."]  # 2 seeds: t-intervals of ±6.4 pt
+    noise = SeedNoise(sd=0.003, df=19, nets=19)  # pooled: ±0.44 pt for a 2-seed mean
+    for r in rows:
+        r.noise = noise
+    assert abs(rows[0].pooled_ci95 - 2.093 * 0.003 / math.sqrt(2)) < 1e-5
     (line,) = headline(rows)
-    assert "multi-fidelity 90.50 %" in line and "scaled mobilenet_v2 92.50 %" in line and "a loss" in line
+    assert "-2.00 pt, a loss outside the CIs;" in line and line.endswith("(95 % CIs from the pooled seed spread).")
+    rows[2].top1 = [0.904, 0.904]
+    assert "+0.10 pt, ahead, within the CIs: not a clear win;" in headline(rows)[0]
+    text = quality_markdown(rows)
+    assert "| 5 | multi-fidelity | mobilenet_v3_small | 4.90 | 90.50 | ± 6.35 | ± 0.44 | 90.00, 91.00 | 1.0 | – |" in text
+    assert "pooled over the 19 networks" in text and "0.30 pt (19 degrees of freedom)" in text
+
+
+def test_seed_noise_pools_the_spread_of_networks_with_two_seeds() -> None:
+    data, recipe = {"name": "d"}, {"lr": 0.1}
+
+    def rec(key: str, top1: float, epochs: int = 12, **kw: object) -> dict[str, object]:
+        return {"arch_key": key, "status": "ok", "epochs": epochs, "data": data, "recipe": recipe, "test_top1": top1} | kw
+
+    records = [rec("a", 0.90), rec("a", 0.92), rec("b", 0.80), rec("b", 0.81), rec("b", 0.79), rec("c", 0.85),
+               rec("c", 0.5, epochs=1), rec("a", 0.1, recipe={"lr": 1.0}), rec("b", 0.1, status="failed")]
+    noise = seed_noise(records, data, recipe, 12)
+    assert noise is not None and (noise.df, noise.nets) == (3, 2)
+    assert abs(noise.sd - math.sqrt((2 * 0.01 ** 2 + 2 * 0.01 ** 2) / 3)) < 1e-12
+    assert seed_noise(records[:1] + records[5:6], data, recipe, 12) is None
