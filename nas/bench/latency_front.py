@@ -54,12 +54,16 @@ def _search(args: Sequence[str], folder: Path, core: int | None) -> dict[str, An
 
 
 def _retime(pareto: Path, settings: dict[str, Any], core: int | None, progress: bool) -> list[dict[str, Any]]:
-    """Each exported network: what the busy search reported (latency, noisy flag, feasibility) beside a quiet
-    re-timing with ``settings``, their ratio and the verdict; then, in the same minute, the network timed again
+    """Each exported network with a timed latency: what the busy search reported (latency, noisy flag,
+    feasibility) beside a quiet re-timing with ``settings`` in the search's own runtime (``pareto.yaml``'s
+    ``latency_backend``), their ratio and the verdict; then, in the same minute, the network timed again
     with the busy loop on (``now_busy_ms``, ``now_ratio``, ``now_verdict``): the load's effect alone, without
     the machine's drift between the search and the re-timing."""
     rows = []
-    networks = (yaml.safe_load(pareto.read_text()) or {}).get("networks") or []
+    meta = yaml.safe_load(pareto.read_text()) or {}
+    settings = {**settings, "backend": meta.get("latency_backend") or settings.get("backend", "eager")}
+    networks = [n for n in meta.get("networks") or []  # a row without a timed latency has nothing to compare
+                if isinstance(n.get("latency_ms"), (int, float)) and (pareto.parent / str(n.get("file"))).is_file()]
     for n in tqdm(networks, desc="(f) re-timing", unit="net", disable=not progress):
         arch = load_arch(pareto.parent / n["file"])
         model = build_model(arch)
@@ -95,7 +99,8 @@ def part_f(args: Sequence[str], settings: dict[str, Any], core: int | None = Non
         search = _search(args, Path(tmp), core)
         paretos = sorted(Path(tmp).glob("runs/*/pareto.yaml"))
         if search["returncode"] != 0 or not paretos:
-            return {"search": search, "rows": [], "noisy_trials": None, "run": {}, "ruler": None}
+            return {"search": search, "rows": [], "noisy_trials": None, "run": {},
+                    "ruler": {"name": ruler, "before_ms": before, "after_ms": None} if ruler else None}
         meta = yaml.safe_load(paretos[0].read_text()) or {}
         summary = (read_json(paretos[0].parent / "run.json") or {}).get("summary") or {}
         rows = _retime(paretos[0], settings, core, progress)

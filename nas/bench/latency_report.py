@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from nas.bench.latency import LatencyBenchConfig, LatencyBenchResult
+from nas.bench.latency_front import FRONT_ARGS
 from nas.bench.latency_zoo import LOAD_TOLERANCE
 from nas.latency.noise import CV_MAX, OTHERS_MAX, PAIRED_SLACK, RETRY_WAIT_S
 from nas.latency.table import DEFAULT_SETTINGS
@@ -218,16 +219,19 @@ def _part_e(e: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
 def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
     search, rows, run = f["search"], f["rows"], f.get("run") or {}
     command = "nas search " + " ".join(search["args"])
+    readme = " (the README's first command)" if tuple(search["args"]) == FRONT_ARGS else ""
     lines = ["", "### (f) README command 1 with one core busy", "",
-             f"`{command}` (the README's first command) run as its own process in a fresh folder while this "
+             f"`{command}`{readme} run as its own process in a fresh folder while this "
              f"benchmark's busy loop spins on core {search['core']}; then the loop is stopped and every network of "
              f"the exported front is timed again quiet and, in the same minute, once more with the loop on "
              f"({_settings(config)}). Goal: each reported latency within ±{LOAD_TOLERANCE * 100:g} % of its quiet "
              "re-timing, or the network flagged noisy. *Busy now* separates the load's effect from the machine's "
              "own drift between the search and the re-timing.", ""]
     if search["returncode"] != 0 or not rows:
+        said = " / ".join(search["tail"]).replace("`", "'")
         return lines + [f"The search exited {search['returncode']} after {search['seconds']:.0f} s and exported "
-                        "no network to re-time; its last lines: `" + " / ".join(search["tail"]) + "`."]
+                        "no network with a timed latency to re-time"
+                        + (f"; its last lines: `{said}`." if said else ".")]
     lines.append(f"The search: {search['seconds']:.0f} s, {run.get('trials', '?')} trials, {run.get('noisy', '?')} "
                  f"timed noisy ({f['noisy_trials']} listed under noisy_trials in pareto.yaml); other processes used "
                  f"{_cores(run.get('others_cpu_mean'))} cores on average while candidates were timed (max "

@@ -91,19 +91,24 @@ class SeedNoise:
         return float(stats.t.ppf(0.975, self.df) * self.sd / math.sqrt(n))
 
 
-def seed_noise(records: Iterable[Mapping[str, object]], data_id: object, recipe: object, epochs: int) -> SeedNoise | None:
+def seed_noise(records: Iterable[Mapping[str, object]], data_id: object, recipe: object,
+               epochs: int) -> SeedNoise | None:
     """:class:`SeedNoise` of the training-cache ``records`` with this data, recipe and epochs (``None`` when no
     network has two seeds)."""
     by_arch: dict[str, list[float]] = {}
     for r in records:
         if (r.get("status") == "ok" and r.get("epochs") == epochs and r.get("data") == data_id
-                and r.get("recipe") == recipe and isinstance(r.get("test_top1"), float)):
+                and r.get("recipe") == recipe and _finite(r.get("test_top1"))):
             by_arch.setdefault(str(r["arch_key"]), []).append(float(r["test_top1"]))  # type: ignore[arg-type]
     groups = [np.asarray(v) for v in by_arch.values() if len(v) > 1]
     df = sum(len(g) - 1 for g in groups)
     if not df:
         return None
     return SeedNoise(math.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / df), df, len(groups))
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
@@ -156,19 +161,6 @@ class _Run:
         self.folder = config.out / f"target-{target_ms:g}ms"
         file = self.folder / CHOICES
         self.choices: dict[str, dict[str, object]] = json.loads(file.read_text()) if file.exists() else {}
-        self._check_recorded_search()
-
-    def _check_recorded_search(self) -> None:
-        """Raise ``ValueError`` when this target's search already ran with another proxy or latency method than
-        ``config`` names: its recorded networks would be reported under the wrong settings."""
-        recorded = (read_json(self.folder / "runs" / f"quality-{self.target:g}ms" / "run.json") or {}).get("settings")
-        if not recorded:
-            return
-        for what, flag, want in (("proxy", "--proxy", self.config.proxy.label),
-                                 ("latency_method", "--latency", self.config.latency.label)):
-            if recorded.get(what) not in (None, want):
-                raise ValueError(f"{self.folder}: the search there ran with {flag} {recorded[what]}, not {want}; "
-                                 f"pass {flag} {recorded[what]} (or another --out)")
 
     def latency(self, arch: Arch) -> float:
         return self.evaluator.measure_arch(arch)[0]
@@ -288,9 +280,25 @@ def _random_pool(run: _Run, pool: int = 200) -> list[Arch]:
     return chosen
 
 
+def check_recorded_searches(config: QualityConfig) -> None:
+    """Raise ``ValueError`` when a target's search already ran (its ``run.json`` under ``config.out``) with
+    another proxy or latency method than ``config`` names: its recorded networks would be reported under the
+    wrong settings."""
+    for target in config.targets_ms:
+        run = config.out / f"target-{target:g}ms" / "runs" / f"quality-{target:g}ms" / "run.json"
+        recorded = (read_json(run) or {}).get("settings") or {}
+        for what, flag, want in (("proxy", "--proxy", config.proxy.label),
+                                 ("latency_method", "--latency", config.latency.label)):
+            if recorded.get(what) not in (None, want):
+                raise ValueError(f"{run.parent.parent.parent}: the search there ran with {flag} {recorded[what]}, "
+                                 f"not {want}; pass {flag} {recorded[what]} (or another --out)")
+
+
 def run_quality(config: QualityConfig, log: Log = print) -> list[Entry]:
     """Every method at every target (see the module); the rows, by target then method. Every network is
-    chosen (and recorded) before any of them is trained."""
+    chosen (and recorded) before any of them is trained. Raises ``ValueError`` as
+    :func:`check_recorded_searches`."""
+    check_recorded_searches(config)
     rows: list[Entry] = []
     for target in config.targets_ms:
         run = _Run(config, target, log)
@@ -321,25 +329,29 @@ def quality_markdown(rows: list[Entry]) -> str:
     out = table(["target (ms)", "method", "network", "latency (ms)", "top-1 % (mean)", "95 % CI, own seeds",
                  "95 % CI, pooled", "per seed", "cost (CPU-min)", "YAML"], body, "rlllrrrrrl")
     noise = next((e.noise for e in rows if e.noise is not None), None)
-    if noise is not None:
-        out += (f"\n\n*Own seeds*: the t-interval of each row's seeds alone (1 degree of freedom with 2 seeds: "
-                f"t = 12.7). *Pooled*: the seed-to-seed standard deviation of top-1 pooled over the {noise.nets} "
-                f"networks of this training setup with ≥ 2 seeds in the cache, {100 * noise.sd:.2f} pt "
-                f"({noise.df} degrees of freedom) — it assumes every network's seed noise is alike.")
+    seeds = sorted({len(e.top1) for e in rows if len(e.top1) > 1})
+    if noise is not None and seeds:
+        t = ", ".join(f"t = {stats.t.ppf(0.975, n - 1):.1f} with {n} seeds" for n in seeds)
+        out += (f"\n\n*Own seeds*: the t-interval of each row's seeds alone ({t}). *Pooled*: the seed-to-seed "
+                f"standard deviation of top-1 pooled over the {noise.nets} networks of this training setup with "
+                f"≥ 2 seeds in the cache, {100 * noise.sd:.2f} pt ({noise.df} degrees of freedom) — it assumes every "
+                "network's seed noise is alike.")
     return out
 
 
-def _verdict(best: Entry, rival: Entry) -> str:
-    """``+1.91 pt, a win outside the CIs`` (or ahead / behind within them, or a loss outside): by the pooled
-    intervals where there are, else by the rows' own."""
+def _verdict(best: Entry, rival: Entry) -> tuple[str, str]:
+    """(``+1.91 pt, a win outside the CIs`` — or ahead / behind within them, a loss outside, or no interval —,
+    which intervals judged it): the pooled ones where both rows have them, else the rows' own."""
     margin = best.mean - rival.mean
-    half = best.pooled_ci95 + rival.pooled_ci95
+    half, source = best.pooled_ci95 + rival.pooled_ci95, "the pooled seed spread"
     if math.isnan(half):
-        half = best.ci95 + rival.ci95
-    clear = not math.isnan(half) and abs(margin) > half
+        half, source = best.ci95 + rival.ci95, "each row's own seeds"
+    if math.isnan(half):
+        return f"{100 * margin:+.2f} pt, no interval (one seed)", ""
+    clear = abs(margin) > half
     verdict = ("a win outside the CIs" if margin > 0 and clear else "ahead, within the CIs: not a clear win"
                if margin > 0 else "a loss outside the CIs" if clear else "behind, within the CIs: not a clear loss")
-    return f"{100 * margin:+.2f} pt, {verdict}"
+    return f"{100 * margin:+.2f} pt, {verdict}", source
 
 
 def headline(rows: list[Entry]) -> list[str]:
@@ -355,9 +367,14 @@ def headline(rows: list[Entry]) -> list[str]:
             out.append(f"{target:g} ms: not every method produced a network (see the log).")
             continue
         best = max(searched, key=lambda e: e.mean)
-        parts = [f"vs {what} ({rival.method} {100 * rival.mean:.2f} %): {_verdict(best, rival)}"
-                 for what, group in groups.items() if group for rival in [max(group, key=lambda e: e.mean)]]
-        ci = "the pooled seed spread" if not math.isnan(best.pooled_ci95) else "each row's own seeds"
+        parts, sources = [], []
+        for what, group in groups.items():
+            if group:
+                rival = max(group, key=lambda e: e.mean)
+                verdict, source = _verdict(best, rival)
+                parts.append(f"vs {what} ({rival.method} {100 * rival.mean:.2f} %): {verdict}")
+                sources.append(source)
+        ci = " and ".join(dict.fromkeys(s for s in sources if s))
         out.append(f"{target:g} ms: {best.method} {100 * best.mean:.2f} % — " + "; ".join(parts)
-                   + f" (95 % CIs from {ci}).")
+                   + (f" (95 % CIs from {ci})." if ci else " (one seed: no intervals)."))
     return out

@@ -82,7 +82,8 @@ def _add_latency(sub: Any) -> None:
     p.add_argument("--busy-core", type=non_negative_int, default=None, metavar="CPU",
                    help="core of the busy loop of parts e and f (default: the last one this process may use)")
     p.add_argument("--front-args", type=shlex.split, default=None, metavar="'FLAGS'",
-                   help="the `nas search` flags of part f, quoted (default: the README's first command's, "
+                   help="the `nas search` flags of part f, quoted, with '=' when they start with a dash "
+                        "(--front-args='--latency-target 5ms --trials 20'; default: the README's first command's, "
                         "'--latency-target 20ms')")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="intra-op threads for every timing (default 1: single-core latency, as MnasNet "
@@ -154,6 +155,22 @@ def _source_commit() -> str:
         return ""
 
 
+def _check_search_flags(flags: list[str]) -> None:
+    """Raise ``CliError`` unless ``nas search FLAGS`` parses (part f would find out only after the other parts)."""
+    import contextlib
+    import io
+
+    from nas.cli import build_parser
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            build_parser().parse_args(["search", *flags])
+    except SystemExit:
+        message = err.getvalue().strip().splitlines()
+        raise CliError(f"--front-args: {message[-1] if message else 'not valid nas search flags'}") from None
+
+
 def _latency_config(args: argparse.Namespace) -> Any:
     from nas import search_spaces
     from nas.bench.latency import LatencyBenchConfig
@@ -177,6 +194,8 @@ def _latency_config(args: argparse.Namespace) -> Any:
     for net in args.zoo or ():
         if net not in nas.zoo.names():
             raise CliError(f"--zoo: unknown net {net!r} (known: {', '.join(nas.zoo.names())})")
+    if "f" in args.parts and args.front_args is not None:
+        _check_search_flags(args.front_args)
     reference = "" if args.reference.lower() == "none" else args.reference
     if reference and reference not in nas.zoo.names() and not Path(reference).is_file():
         raise CliError(f"--reference {reference}: not a zoo net or an arch file")

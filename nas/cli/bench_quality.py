@@ -64,7 +64,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from nas.bench.common import append_section, machine_lines
-    from nas.bench.quality import QualityConfig, headline, quality_markdown, run_quality
+    from nas.bench.quality import QualityConfig, check_recorded_searches, headline, quality_markdown, run_quality
     from nas.search.specs import ProxySpec
     from nas.space.load import load_space
 
@@ -76,9 +76,10 @@ def run(args: argparse.Namespace) -> int:
                                refine_top=args.refine_top, refine_epochs=args.refine_epochs,
                                proxy=args.proxy or ProxySpec(), latency=args.latency, threads=args.threads,
                                train_size=args.train_size or None)
-        rows = run_quality(config)
+        check_recorded_searches(config)
     except ValueError as exc:
         raise CliError(exc) from None
+    rows = run_quality(config)
     settings = (f"Settings: {config.space}, {config.search_trials}-trial TPE search with proxy `{config.proxy.label}` "
                 f"and latency `{config.latency.label}`; refine: top {config.refine_top} at {config.refine_epochs} "
                 f"epoch(s); every network in the table trained {config.epochs} epochs on {config.data}, seeds "

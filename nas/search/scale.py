@@ -82,28 +82,32 @@ def scale_to_latency(arch: Arch, target_ms: float, latency_fn: Callable[[Arch], 
             runs.append(float(latency_fn(grid[i][1])))
         return float(statistics.median(runs))
 
+    def fits(i: int, n: int = 1) -> bool:
+        return latency(i, n) <= target_ms  # a NaN timing is a miss
+
     low, high = 0, len(grid) - 1  # invariant: the answer, if any, is in [low, high]
-    if latency(low) > target_ms:
+    if not fits(low) and not fits(low, 1 + confirm):  # the smallest network misses, confirmed by its median
         best, feasible = low, False
     else:
         while low < high:
             mid = (low + high + 1) // 2
-            if latency(mid) <= target_ms:
+            if fits(mid):
                 low = mid
             else:
                 high = mid - 1
-        best, feasible = _settle(low, len(grid), target_ms, lambda i: latency(i, 1 + confirm)), True
+        best = _settle(low, len(grid), lambda i: fits(i, 1 + confirm))
+        feasible = fits(best, 1 + confirm)  # False only when even the smallest network misses by its median
     alpha, scaled = grid[best]
     named = dataclasses.replace(scaled, name=f"{arch.name}-x{alpha:.2f}")
     return ScaleResult(named, alpha, latency(best), float(target_ms), feasible,
                        tuple((grid[i][0], ms) for i, runs in sorted(tried.items()) for ms in runs))
 
 
-def _settle(best: int, size: int, target_ms: float, settled: Callable[[int], float]) -> int:
-    """The bisection's answer ``best`` moved by the ``settled`` (median) latencies: down while the answer itself
-    misses the target (never below index 0), then up while the next larger network meets it."""
-    while best > 0 and settled(best) > target_ms:
+def _settle(best: int, size: int, fits: Callable[[int], bool]) -> int:
+    """The bisection's answer ``best`` moved by the settled (median) verdicts ``fits``: down while the answer
+    itself misses the target (never below index 0), then up while the next larger network meets it."""
+    while best > 0 and not fits(best):
         best -= 1
-    while best + 1 < size and settled(best + 1) <= target_ms:
+    while best + 1 < size and fits(best + 1):
         best += 1
     return best

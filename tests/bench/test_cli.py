@@ -100,6 +100,15 @@ def test_latency_readme_command_under_load_smoke(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.md", "raw.json"]
 
 
+@pytest.mark.parametrize("flags", ["--front-args=--bogus", "--front-args=",
+                                   "--front-args=--latency-target 5ms --trials x"])
+def test_latency_bad_front_args_exit_2_before_anything_runs(flags: str, tmp_path: Path) -> None:
+    proc = run_nas("benchmark", "latency", "--parts", "f", flags, cwd=tmp_path)
+    line = _one_line_error(proc, "nas benchmark latency")
+    assert "--front-args: nas search: error:" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_part_f_runs_the_readme_first_command() -> None:
     """Part f's default flags are those of README's first quick-start command."""
     from nas.bench.latency_front import FRONT_ARGS

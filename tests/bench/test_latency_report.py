@@ -138,6 +138,8 @@ def test_report_of_part_f_the_readme_command_under_load() -> None:
     text = _report({"f": f}, {"before": 0.0, "f": 2.0})
     assert "### (f) README command 1 with one core busy" in text and "Other processes were busy" not in text
     assert "`nas search --latency-target 20ms` (the README's first command)" in text and "core 1" in text
+    other = {**f, "search": {**search, "args": ["--latency-target", "5ms"]}}
+    assert "`nas search --latency-target 5ms` run as its own process" in _report({"f": other}, {})
     assert "The search: 95 s, 50 trials, 3 timed noisy (3 listed under noisy_trials in pareto.yaml)" in text
     assert "1.01 cores on average while candidates were timed (max 1.20)" in text
     assert "| t0001 | yes | 10.00 | no | 9.00 | 1.11 | ok | 9.90 | 1.10 | ok |" in text
@@ -153,5 +155,5 @@ def test_report_of_part_f_the_readme_command_under_load() -> None:
            in _report({"f": f}, {})
     failed = {"search": search | {"returncode": 2, "tail": ["nas search: error: boom"]}, "rows": [],
               "noisy_trials": None, "run": {}}
-    assert "The search exited 2 after 95 s and exported no network to re-time; its last lines: " \
+    assert "The search exited 2 after 95 s and exported no network with a timed latency to re-time; its last lines: " \
            "`nas search: error: boom`." in _report({"f": failed}, {})

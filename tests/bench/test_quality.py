@@ -79,19 +79,28 @@ def test_headline_says_loss_and_within_ci() -> None:
     rows[2].top1 = [0.904, 0.904]
     assert "+0.10 pt, ahead, within the CIs: not a clear win;" in headline(rows)[0]
     text = quality_markdown(rows)
-    assert "| 5 | multi-fidelity | mobilenet_v3_small | 4.90 | 90.50 | ± 6.35 | ± 0.44 | 90.00, 91.00 | 1.0 | – |" in text
+    row = "| 5 | multi-fidelity | mobilenet_v3_small | 4.90 | 90.50 | ± 6.35 | ± 0.44 | 90.00, 91.00 | 1.0 | – |"
+    assert row in text
     assert "pooled over the 19 networks" in text and "0.30 pt (19 degrees of freedom)" in text
+    assert "(t = 12.7 with 2 seeds)" in text
+    single = [Entry(5.0, "zero-cost", arch, 4.8, [0.9], 10), Entry(5.0, "random", arch, 4.7, [0.8], 9)]
+    assert headline(single) == ["5 ms: zero-cost 90.00 % — vs the best random network (random 80.00 %): +10.00 pt, "
+                                "no interval (one seed) (one seed: no intervals)."]
 
 
 def test_seed_noise_pools_the_spread_of_networks_with_two_seeds() -> None:
     data, recipe = {"name": "d"}, {"lr": 0.1}
 
     def rec(key: str, top1: float, epochs: int = 12, **kw: object) -> dict[str, object]:
-        return {"arch_key": key, "status": "ok", "epochs": epochs, "data": data, "recipe": recipe, "test_top1": top1} | kw
+        return {"arch_key": key, "status": "ok", "epochs": epochs, "data": data, "recipe": recipe,
+                "test_top1": top1} | kw
 
     records = [rec("a", 0.90), rec("a", 0.92), rec("b", 0.80), rec("b", 0.81), rec("b", 0.79), rec("c", 0.85),
-               rec("c", 0.5, epochs=1), rec("a", 0.1, recipe={"lr": 1.0}), rec("b", 0.1, status="failed")]
+               rec("c", 0.5, epochs=1), rec("a", 0.1, recipe={"lr": 1.0}), rec("b", 0.1, status="failed"),
+               rec("c", float("nan")), rec("c", True)]  # neither a NaN nor a bool is a top-1
     noise = seed_noise(records, data, recipe, 12)
     assert noise is not None and (noise.df, noise.nets) == (3, 2)
     assert abs(noise.sd - math.sqrt((2 * 0.01 ** 2 + 2 * 0.01 ** 2) / 3)) < 1e-12
     assert seed_noise(records[:1] + records[5:6], data, recipe, 12) is None
+    ints = seed_noise([rec("d", 1), rec("d", 0)], data, recipe, 12)  # an int top-1 counts
+    assert ints is not None and (ints.df, ints.nets) == (1, 1)

@@ -70,6 +70,24 @@ def test_a_lucky_measurement_does_not_pick_the_multiplier(table: LatencyTable) -
         scale_to_latency(TINY, target, table.predict, confirm=-1)
 
 
+def test_the_smallest_network_is_confirmed_too() -> None:
+    """Every network takes 11 ms except for a lucky first timing (9 ms) of the two smallest: against 10 ms the
+    medians say nothing fits, and a NaN timing never fits."""
+    grid = width_grid(TINY)
+    lucky = {nas.arch_key(grid[0][1]), nas.arch_key(grid[1][1])}
+    seen: set[str] = set()
+
+    def timing(arch: nas.Arch) -> float:
+        key = nas.arch_key(arch)
+        first = key in lucky and key not in seen
+        seen.add(key)
+        return 9.0 if first else 11.0
+
+    result = scale_to_latency(TINY, 10.0, timing, confirm=2)
+    assert not result.feasible and result.width_multiplier == 0.10 and result.latency_ms == 11.0
+    assert not scale_to_latency(TINY, 10.0, lambda a: float("nan")).feasible
+
+
 def test_a_target_below_the_smallest_network_is_reported_infeasible(table: LatencyTable) -> None:
     result = scale_to_latency(TINY, 0.01, table.predict)
     assert not result.feasible and result.width_multiplier == 0.10 and result.latency_ms > 0.01
