@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from nas.bench.latency import LatencyBenchConfig, LatencyBenchResult
-from nas.bench.latency_front import FRONT_ARGS
+from nas.bench.latency_front import FRONT_ARGS, RETIME_ROUNDS
 from nas.bench.latency_zoo import LOAD_TOLERANCE
 from nas.latency.noise import CV_MAX, OTHERS_MAX, PAIRED_SLACK, RETRY_WAIT_S
 from nas.latency.table import DEFAULT_SETTINGS
@@ -223,10 +223,13 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
     lines = ["", "### (f) README command 1 with one core busy", "",
              f"`{command}`{readme} run as its own process in a fresh folder while this "
              f"benchmark's busy loop spins on core {search['core']}; then the loop is stopped and every network of "
-             f"the exported front is timed again quiet and, in the same minute, once more with the loop on "
-             f"({_settings(config)}). Goal: each reported latency within ±{LOAD_TOLERANCE * 100:g} % of its quiet "
-             "re-timing, or the network flagged noisy. *Busy now* separates the load's effect from the machine's "
-             "own drift between the search and the re-timing.", ""]
+             f"the exported front is timed again quiet and, in the same minute, with the loop on, "
+             f"{RETIME_ROUNDS} times each round-robin over the front, median ({_settings(config)}). Goal: each "
+             f"reported latency within ±{LOAD_TOLERANCE * 100:g} % of its quiet re-timing, or the network flagged "
+             "noisy. *Busy now* separates the load's effect from the machine's own drift between the search and the "
+             "re-timing. *Single timing* is the search's own one timing of a network whose latency the search then "
+             "confirmed (`--confirm`, the median of more timings round-robin over the front): what would have been "
+             "reported without the confirmation.", ""]
     if search["returncode"] != 0 or not rows:
         said = " / ".join(search["tail"]).replace("`", "'")
         return lines + [f"The search exited {search['returncode']} after {search['seconds']:.0f} s and exported "
@@ -242,18 +245,30 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
         lines.append(f"Ruler: {ruler['name']} at 224 px timed quiet {ruler['before_ms']:.2f} ms just before the "
                      f"search and {ruler['after_ms']:.2f} ms after the re-timing (×{drift:.2f}): how far the "
                      "machine's own speed moved in between.")
+    single = any(isinstance(r.get("search_ratio"), (int, float)) for r in rows)
     body = [[r["name"], "yes" if r["feasible"] else "no", f"{r['reported_ms']:.2f}",
              "yes" if r["reported_noisy"] else "no", f"{r['quiet_ms']:.2f}", f"{r['ratio']:.2f}", r["verdict"]]
             + ([f"{r['now_busy_ms']:.2f}", f"{r['now_ratio']:.2f}", r["now_verdict"]] if "now_ratio" in r else [])
+            + ([_num(r.get("search_ms")), _num(r.get("search_ratio"))] if single else [])
             for r in rows]
     now = "now_ratio" in rows[0]
     head = ["network", "feasible", "reported busy (ms)", "flagged", "quiet (ms)", "reported/quiet", "verdict"]
     head += ["busy now (ms)", "busy now/quiet", "load alone"] if now else []
-    lines += ["", table(head, body, "llrlrrl" + ("rrl" if now else "")), "",
+    head += ["single timing (ms)", "single/quiet"] if single else []
+    lines += ["", table(head, body, "llrlrrl" + ("rrl" if now else "") + ("rr" if single else "")), "",
               _front_line("reported vs quiet", rows, "ratio", "verdict")]
     if now:
         lines.append(_front_line("busy now vs quiet (same minute)", rows, "now_ratio", "now_verdict"))
+    ratios = [r["search_ratio"] for r in rows if isinstance(r.get("search_ratio"), (int, float))]
+    if ratios:
+        within = sum(abs(x - 1) <= LOAD_TOLERANCE for x in ratios)
+        lines.append(f"- the search's single timings (before confirmation) vs quiet: {len(ratios)} networks, ratio "
+                     f"{min(ratios):.2f}–{max(ratios):.2f}; {within} within ±{LOAD_TOLERANCE * 100:g} %.")
     return lines
+
+
+def _num(x: Any) -> str:
+    return f"{x:.2f}" if isinstance(x, (int, float)) else "–"
 
 
 def _front_line(what: str, rows: list[dict[str, Any]], ratio: str, verdict: str) -> str:

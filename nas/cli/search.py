@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, backend_arg, latency_arg, positive_float, positive_int
+from nas.cli.common import CliError, backend_arg, latency_arg, non_negative_int, positive_float, positive_int
 from nas.cli.specs import latency_method, proxy_spec, train_spec
 
 __all__ = ["add_parser", "run"]
@@ -54,6 +54,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="worker processes on this machine (needs --storage postgresql://…); the same command on "
                         "other machines joins the study")
     p.add_argument("--top-k", type=positive_int, default=5, help="networks exported when there is no front")
+    p.add_argument("--confirm", type=non_negative_int, default=3, metavar="N",
+                   help="after the search, time every network on the front N more times, round-robin, and judge "
+                        "it on their median: a front picks the timings that came out low (0: keep the single "
+                        "timings; default: %(default)s)")
     p.add_argument("--refine", type=train_spec, default=None, metavar="train:epochs=N[,…]",
                    help="multi-fidelity: after the search, train the --refine-top feasible networks spread over the "
                         "front on --data (resumable), export ranked by the highest fidelity")
@@ -95,6 +99,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
                               data=args.data, train_cache=args.train_cache, device=args.device,
                               threads=args.threads, objective=args.objective,
                               out=args.out, top_k=args.top_k, workers=args.workers, progress=not args.no_progress,
+                              confirm=args.confirm,
                               command=["nas", NAME, *args.argv])
         config.validate()
         if args.data is not None:
@@ -123,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{exc}: rerun with the settings it was created with, or give another --study-name") from None
     except ValueError as exc:
         raise CliError(exc) from None
+    if result.confirmation is not None and result.confirmation.line():
+        print(result.confirmation.line())
     trained = _refine(args, config, result) if args.refine is not None and not result.interrupted else {}
     exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k,
                                 trained=trained)

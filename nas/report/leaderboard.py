@@ -109,17 +109,25 @@ def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> li
     else:
         lines.append(f"**No trial met the {exported:g} ms target**: the {len(rows)} closest are listed, "
                      "marked feasible: no.")
+    confirmed = [r for r in rows if r.get("latency_confirmed")]
+    if confirmed:
+        rounds = max(len(r.get("latency_timings_ms") or []) for r in confirmed)
+        lines.append(f"The latency of {len(confirmed)} of them is confirmed: the median of {rounds} timings taken "
+                     "round-robin over the front after the search (a front favours timings that came out low); the "
+                     "search's one timing is beside it.")
     return lines + ["", *_table(rows, s)]
 
 
 def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
     trained = any(r.get("accuracy") is not None for r in rows)
     noisy = any(r.get("noisy") for r in rows)
+    confirmed = any(r.get("latency_confirmed") for r in rows)
     header = ["file", "trial", "network", "feasible", "latency (ms, median ± IQR)", f"proxy: {s.proxy}"]
     if not s.multi:
         header.append("MnasNet reward")
     if trained:
         header += ["fidelity", "top-1 (trained)"]
+    header += ["search's one timing (ms)"] if confirmed else []
     header += ["params (M)", "MACs (M)", "timm strings"]
     body = []
     for r in rows:
@@ -134,6 +142,9 @@ def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
         if trained:
             accuracy = r.get("accuracy")
             cells += [r.get("fidelity") or "–", f"{100 * accuracy:.2f}%" if finite(accuracy) else "–"]
+        if confirmed:
+            single = r.get("latency_search_ms") if r.get("latency_confirmed") else None
+            cells.append(f"{single:.2f}" if finite(single) else "–")
         cells += [mega(r.get("params")), mega(r.get("macs")), f"`{r['timm_strings']}`" if r.get("timm_strings") else "–"]
         body.append(cells)
     return table(header, body).splitlines()

@@ -13,7 +13,7 @@ import optuna
 import yaml
 from optuna.trial import TrialState
 
-from nas.search.front import is_feasible, latency_target, pareto_front
+from nas.search.front import completed_trials, is_feasible, latency_target, pareto_front
 
 __all__ = ["Point", "Summary", "finite", "format_latency", "format_value", "counts_line", "mega", "proxy_name", "read_listing",
            "summarize"]
@@ -90,7 +90,7 @@ class Summary:
 
 def _points(study: optuna.Study, target: float | None) -> list[Point]:
     points = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    for t in completed_trials(study):
         a = t.user_attrs
         latency, proxy = a.get("latency_ms"), a.get("proxy_value")
         if not (finite(latency) and finite(proxy)):
@@ -113,8 +113,7 @@ def summarize(study: optuna.Study, target_ms: float | None) -> Summary:
     for p in sorted(points, key=lambda p: (p.latency_ms, -p.proxy_value, p.number)):
         if p.number in on_front:
             front.setdefault((p.latency_ms, p.proxy_value), p)
-    noisy = sum(bool(t.user_attrs.get("noisy")) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if "duplicate_of" not in t.user_attrs)
+    noisy = sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study) if "duplicate_of" not in t.user_attrs)
     return Summary(study.study_name, multi, target, proxy_name(study), points, list(front.values()), len(failed),
                    reasons, noisy)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -41,6 +42,7 @@ class SearchConfig:
     top_k: int = 5  # infeasible fallback / single-objective export size
     workers: int = 1  # processes on this machine (>1 needs a server database such as PostgreSQL)
     progress: bool = True
+    confirm: int = 3  # timings per front network after the search (nas.search.confirm); 0: none
     command: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -57,6 +59,8 @@ class SearchConfig:
         if self.study_name is not None and not NAME_PATTERN.fullmatch(self.study_name):
             raise ValueError(f"study name {self.study_name!r}: use letters, digits, '_', '.' and '-' (it names the "
                              "run folder)")
+        if isinstance(self.confirm, bool) or not isinstance(self.confirm, int) or self.confirm < 0:
+            raise ValueError(f"confirm must be an integer ≥ 0 (timings per front network), got {self.confirm!r}")
         if self.workers > 1 and (self.storage is None or self.storage.startswith("sqlite")):
             raise ValueError("--workers > 1 needs a server database (--storage postgresql://…): "
                              "SQLite is not for parallel workers")
@@ -71,9 +75,11 @@ class SearchConfig:
 
 @dataclass
 class SearchResult:
-    """A finished (or interrupted) search: its study, run folder and storage URL."""
+    """A finished (or interrupted) search: its study, run folder and storage URL, and what the confirmation of
+    its front did (:class:`nas.search.confirm.ConfirmReport`; ``None`` when it did not run)."""
 
     study: optuna.Study
     run_dir: Path
     storage: str
     interrupted: bool
+    confirmation: Any = None

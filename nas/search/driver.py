@@ -23,6 +23,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.search.config import SearchConfig, SearchResult
+from nas.search.confirm import confirm_front
 from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
 from nas.search.front import is_feasible
 from nas.search.objective import Objective, counted
@@ -183,7 +184,8 @@ def _worker_main(config: SearchConfig, index: int) -> None:
 
 
 def run_search(config: SearchConfig) -> SearchResult:
-    """Run (or resume) a search until the study holds ``config.trials`` trials with a result.
+    """Run (or resume) a search until the study holds ``config.trials`` trials with a result, then confirm the
+    front's latencies (``config.confirm`` timings per network, :func:`nas.search.confirm.confirm_front`).
 
     Ctrl-C stops (the running trials are marked failed; ``SearchResult.interrupted``). Raises ``ValueError``
     (one line) for settings that cannot work, before anything is written.
@@ -209,4 +211,11 @@ def run_search(config: SearchConfig) -> SearchResult:
         for p in others:
             p.join()
         progress.close()
-    return SearchResult(study, worker.run_dir, worker.storage_url, interrupted)
+    confirmation = None
+    if not interrupted and config.confirm:
+        try:
+            confirmation = confirm_front(study, worker.evaluator, rounds=config.confirm, top_k=config.top_k,
+                                         progress=config.progress, echo=lambda _: None)
+        except KeyboardInterrupt:  # what was confirmed is kept; the rerun confirms the rest
+            interrupted = True
+    return SearchResult(study, worker.run_dir, worker.storage_url, interrupted, confirmation)

@@ -17,13 +17,13 @@ from typing import Any, Callable, Mapping
 
 import optuna
 import yaml
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from nas.arch.io import dump_arch, load_arch
 from nas.arch.spec import Arch
 from nas.files import atomic_write
 from nas.model.onnx import OnnxExportError, export_beside
-from nas.search.front import feasible_trials, is_feasible, latency_target, pareto_front
+from nas.search.front import completed_trials, feasible_trials, is_feasible, latency_target, pareto_front
 from nas.space.load import load_space
 
 __all__ = ["export_pareto", "noisy_trials", "select_trials", "trial_arch"]
@@ -43,8 +43,7 @@ def select_trials(study: optuna.Study, target_ms: float, top_k: int = 5) -> tupl
     elif feasible:
         chosen = sorted(feasible, key=lambda t: -t.value)
     else:
-        complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                    if "latency_ms" in t.user_attrs]
+        complete = [t for t in completed_trials(study) if "latency_ms" in t.user_attrs]
         chosen = sorted(complete, key=lambda t: (t.user_attrs["latency_ms"], t.number))
     unique: dict[str, FrozenTrial] = {}
     for t in chosen:
@@ -63,15 +62,25 @@ def _row(t: FrozenTrial, arch: Arch, file: Path, feasible: bool, trained: Any) -
             "latency_method": a.get("latency_method"), "device": a.get("device"), "proxy": a.get("proxy"),
             "proxy_value": a.get("proxy_value"), "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"),
             "macs": a.get("macs"), "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
-            "noisy": bool(a.get("noisy")), "others_cpu": a.get("others_cpu"),
+            "noisy": bool(a.get("noisy")), "others_cpu": a.get("others_cpu"), **_confirmation(a),
             "fidelity": trained.label if trained is not None else f"zero-cost:{a.get('proxy')}",
             "accuracy": trained.accuracy if trained is not None else None}
+
+
+def _confirmation(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What a row says of the latency's confirmation (:mod:`nas.search.confirm`): the search's own timing and
+    the confirming timings, or ``latency_confirmed: false`` when the number is the search's single timing."""
+    record = attrs.get("latency_confirmed")
+    if not isinstance(record, Mapping):
+        return {"latency_confirmed": False}
+    return {"latency_confirmed": True, "latency_search_ms": attrs.get("latency_search_ms"),
+            "latency_timings_ms": record.get("timings_ms")}
 
 
 def _say(study: optuna.Study, target: float, ok: bool, files: list[Path], folder: Path, noisy: int,
          echo: Callable[[str], None]) -> None:
     """The lines telling the user what was exported (and what was not)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    complete = completed_trials(study)
     if not complete:
         echo("no trial completed: nothing to export")
     elif ok:
@@ -100,8 +109,7 @@ def noisy_trials(study: optuna.Study) -> list[dict[str, Any]]:
     so never on the exported front — with what was measured: worth re-measuring on a quiet machine."""
     return [{"trial": t.number, "name": t.user_attrs.get("arch_name"), "latency_ms": t.user_attrs.get("latency_ms"),
              "others_cpu": t.user_attrs.get("others_cpu"), "proxy_value": t.user_attrs.get("proxy_value")}
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("noisy") and "duplicate_of" not in t.user_attrs]
+            for t in completed_trials(study) if t.user_attrs.get("noisy") and "duplicate_of" not in t.user_attrs]
 
 
 def trial_arch(study: optuna.Study, trial: FrozenTrial) -> Arch:
@@ -140,7 +148,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
     trials, ok = select_trials(study, float(target), top_k)
     trained = dict(trained or {})
     chosen = {t.number for t in trials}
-    trials += [t for t in study.get_trials(deepcopy=False) if t.number in trained and t.number not in chosen]
+    trials += [t for t in completed_trials(study) if t.number in trained and t.number not in chosen]
     trials.sort(key=lambda t: (0, -trained[t.number].epochs, -trained[t.number].accuracy) if t.number in trained
                 else (1, 0, t.user_attrs.get("latency_ms", 0.0)))
     folder = out / "pareto"

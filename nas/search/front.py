@@ -10,20 +10,29 @@ the progress bar).
 * The **Pareto front** (:func:`pareto_front`) of a two-objective study (proxy ↑, latency ↓) is Optuna's own
   constraint-aware ``best_trials``; for another target the trials are copied into an in-memory study with the
   constraints re-judged, so the same Optuna code decides.
+* A trial whose latency was **confirmed** after the search (:mod:`nas.search.confirm`: re-timed a few times,
+  round-robin with the rest of the front) is judged on the confirmed median: :func:`completed_trials` hands out
+  copies carrying it (``latency_ms``, the objective values and the constraints; the search's own timing stays
+  as ``latency_search_ms``). Optuna cannot change a finished trial, so the confirmations are study user
+  attributes, ``confirmed:<arch key>`` (:func:`confirmations`), and every rule here reads them.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Iterator
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["CONSTRAINTS_ATTR", "feasible_trials", "is_feasible", "latency_target", "pareto_front", "pareto_layers",
+__all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "completed_trials", "confirmations", "feasible_trials", "is_feasible", "latency_target", "pareto_front", "pareto_layers",
            "set_latency_constraint"]
 
 #: The trial system attribute holding the constraint list (Optuna's ``_CONSTRAINTS_KEY``).
 CONSTRAINTS_ATTR = "constraints"
+#: The study user attribute prefix of a confirmed latency: ``confirmed:<arch key>`` → the record
+#: :func:`nas.search.confirm.confirm_front` writes (``latency_ms``, ``iqr_ms``, ``noisy``, ``timings_ms``, …).
+CONFIRMED_PREFIX = "confirmed:"
 
 
 def latency_target(study: optuna.Study, target_ms: float | None = None) -> float | None:
@@ -57,17 +66,54 @@ def is_feasible(trial: FrozenTrial, target_ms: float | None = None) -> bool:
     return isinstance(latency, (int, float)) and latency <= target_ms
 
 
+def confirmations(study: optuna.Study) -> dict[str, dict[str, Any]]:
+    """The confirmed latencies of ``study`` by architecture key (``{}`` when none were taken)."""
+    n = len(CONFIRMED_PREFIX)
+    return {k[n:]: v for k, v in study.user_attrs.items()
+            if k.startswith(CONFIRMED_PREFIX) and isinstance(v, dict) and isinstance(v.get("latency_ms"), (int, float))}
+
+
+def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The COMPLETE trials of ``study`` in trial order, each confirmed one (its architecture key has a
+    confirmation) as a copy judged on its confirmed latency: ``latency_ms``, ``latency_iqr_ms`` and ``noisy`` from
+    the confirmation, ``latency_search_ms`` the search's own timing, ``latency_confirmed`` the record, the
+    latency objective (or the recomputed reward) and the constraints to match."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    confirmed = confirmations(study)
+    if not confirmed:
+        return trials
+    target = latency_target(study)
+    return [_confirmed(t, confirmed[t.user_attrs["arch_key"]], target)
+            if t.user_attrs.get("arch_key") in confirmed and "latency_ms" in t.user_attrs else t for t in trials]
+
+
+def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | None) -> FrozenTrial:
+    out = copy.copy(trial)
+    latency, noisy = float(record["latency_ms"]), bool(trial.user_attrs.get("noisy") or record.get("noisy"))
+    out.user_attrs = {**trial.user_attrs, "latency_ms": latency, "latency_iqr_ms": record.get("iqr_ms"),
+                      "noisy": noisy, "latency_search_ms": trial.user_attrs["latency_ms"], "latency_confirmed": record}
+    if trial.values is not None and len(trial.values) == 2:
+        out.values = [trial.values[0], latency]
+    elif trial.values is not None and isinstance(record.get("reward"), (int, float)):
+        out.values = [float(record["reward"])]
+        out.user_attrs["mnasnet_reward"] = float(record["reward"])
+    if target_ms is not None:
+        out.system_attrs = {**trial.system_attrs, CONSTRAINTS_ATTR: [latency - target_ms, 1.0 if noisy else 0.0]}
+    return out
+
+
 def feasible_trials(study: optuna.Study, target_ms: float | None = None) -> list[FrozenTrial]:
-    """The feasible trials of ``study`` (:func:`is_feasible`), in trial order."""
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if is_feasible(t, target_ms)]
+    """The feasible trials of ``study`` (:func:`is_feasible`; confirmed latencies in force), in trial order."""
+    return [t for t in completed_trials(study) if is_feasible(t, target_ms)]
 
 
 def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[FrozenTrial]:
     """The non-dominated feasible trials of a multi-objective study, judged against ``target_ms`` (default:
-    the study's own target), in trial order; ``[]`` when nothing is feasible."""
+    the study's own target) on their confirmed latencies where taken, in trial order; ``[]`` when nothing is
+    feasible."""
     own = latency_target(study)
     target = latency_target(study, target_ms)
-    if target is None or target == own:
+    if (target is None or target == own) and not confirmations(study):
         return sorted(study.best_trials, key=lambda t: t.number)
     return next(pareto_layers(study, target), [])
 
@@ -75,14 +121,14 @@ def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[Fr
 def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterator[list[FrozenTrial]]:
     """The feasible trials of a multi-objective study in successive non-dominated layers (the front, then the
     front of what remains, …), each in trial order — Optuna's ``best_trials`` on in-memory copies whose
-    constraints are judged against ``target_ms`` (default: the study's own)."""
+    constraints are judged against ``target_ms`` (default: the study's own), confirmed latencies in force."""
     target = latency_target(study, target_ms)
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    remaining = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if "latency_ms" in t.user_attrs]
+    remaining = [t for t in completed_trials(study) if "latency_ms" in t.user_attrs]
+    by_number = {t.number: t for t in remaining}
     while remaining:
-        copy = optuna.create_study(directions=study.directions)
-        copy.add_trials([_rejudged(t, target) if target is not None else t for t in remaining])
-        layer = sorted((by_number[t.user_attrs.get("nas_trial_number", t.number)] for t in copy.best_trials),
+        judged = optuna.create_study(directions=study.directions)
+        judged.add_trials([_rejudged(t, target) for t in remaining])
+        layer = sorted((by_number[t.user_attrs["nas_trial_number"]] for t in judged.best_trials),
                        key=lambda t: t.number)
         if not layer:
             return
@@ -91,11 +137,13 @@ def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterat
         remaining = [t for t in remaining if t.number not in numbers]
 
 
-def _rejudged(trial: FrozenTrial, target_ms: float) -> FrozenTrial:
-    """A copy of ``trial`` whose constraint is re-judged against ``target_ms`` (and remembers its number)."""
+def _rejudged(trial: FrozenTrial, target_ms: float | None) -> FrozenTrial:
+    """A copy of ``trial`` whose constraint is re-judged against ``target_ms`` (``None``: kept as stored), and
+    which remembers its number."""
     noisy = 1.0 if trial.user_attrs.get("noisy") else 0.0
-    system_attrs: dict[str, Any] = {**trial.system_attrs,
-                                    CONSTRAINTS_ATTR: [float(trial.user_attrs["latency_ms"] - target_ms), noisy]}
+    system_attrs: dict[str, Any] = dict(trial.system_attrs)
+    if target_ms is not None:
+        system_attrs[CONSTRAINTS_ATTR] = [float(trial.user_attrs["latency_ms"] - target_ms), noisy]
     return optuna.trial.create_trial(state=TrialState.COMPLETE, values=trial.values, params=trial.params,
                                      distributions=trial.distributions, system_attrs=system_attrs,
                                      user_attrs={**trial.user_attrs, "nas_trial_number": trial.number})

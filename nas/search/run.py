@@ -39,17 +39,23 @@ def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str,
 
 def run_summary(study: optuna.Study) -> dict[str, Any]:
     """What run.json's ``summary`` says of a search: trials, counted, failed, how many were measured noisy,
-    and the CPU load other processes put on the machine while candidates were timed (mean and max cores)."""
+    the CPU load other processes put on the machine while candidates were timed (mean and max cores), and
+    how many networks had their latency confirmed, with the range of search timing / confirmed median."""
     from nas.machine import loadavg
+    from nas.search.front import confirmations
     from nas.search.objective import counted
 
     trials = study.get_trials(deepcopy=False)
+    ratios = [r["search_ms"] / r["latency_ms"] for r in confirmations(study).values()
+              if isinstance(r.get("search_ms"), (int, float)) and r["latency_ms"] > 0]
     others = [t.user_attrs["others_cpu"] for t in trials if isinstance(t.user_attrs.get("others_cpu"), (int, float))]
     return {"trials": len(trials), "counted": sum(map(counted, trials)),
             "failed": sum(t.state.name == "FAIL" for t in trials),
             "noisy": sum(bool(t.user_attrs.get("noisy")) for t in trials if "duplicate_of" not in t.user_attrs),
             "others_cpu_mean": round(sum(others) / len(others), 3) if others else None,
-            "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg()}
+            "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg(),
+            "confirmed": len(ratios),
+            "search_over_confirmed": [round(min(ratios), 3), round(max(ratios), 3)] if ratios else None}
 
 
 def write_run_summary(run_dir: Path, study: optuna.Study) -> dict[str, Any]:

@@ -136,6 +136,14 @@ def test_report_of_part_f_the_readme_command_under_load() -> None:
                                                                    "after_ms": 18.0},
          "rows": [_front_row("t0001", 10.0, 9.0, False, "ok"), _front_row("t0002", 30.0, 10.0, True, "flagged")]}
     text = _report({"f": f}, {"before": 0.0, "f": 2.0})
+    assert "single timing" not in text  # no network was confirmed
+    confirmed = {**f, "rows": [{**f["rows"][0], "confirmed": True, "search_ms": 6.3, "search_ratio": 0.7},
+                               f["rows"][1]]}
+    single = _report({"f": confirmed}, {})
+    assert "| t0001 | yes | 10.00 | no | 9.00 | 1.11 | ok | 9.90 | 1.10 | ok | 6.30 | 0.70 |" in single
+    assert "| t0002 | no | 30.00 | yes | 10.00 | 3.00 | flagged | 11.00 | 1.10 | ok | – | – |" in single
+    assert "- the search's single timings (before confirmation) vs quiet: 1 networks, ratio 0.70–0.70; 0 within " \
+           "±25 %." in single
     assert "### (f) README command 1 with one core busy" in text and "Other processes were busy" not in text
     assert "`nas search --latency-target 20ms` (the README's first command)" in text and "core 1" in text
     other = {**f, "search": {**search, "args": ["--latency-target", "5ms"]}}

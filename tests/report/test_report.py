@@ -71,6 +71,8 @@ def check_leaderboard_matches_listing(run_dir: Path, mnasnet: bool = False) -> l
         if mnasnet:
             assert row[6] == format_value(net["mnasnet_reward"])
         assert row[-1] == f"`{net['timm_strings']}`"
+        if net["latency_confirmed"]:  # the search's one timing, before the confirmation (nas.search.confirm)
+            assert row[-4] == f"{net['latency_search_ms']:.2f}"
     assert {Path(n["file"]).name for n in networks} == {p.name for p in (run_dir / "pareto").glob("*.yaml")}
     return networks
 

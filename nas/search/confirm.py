@@ -1,0 +1,173 @@
+"""Confirm the front's latencies before export: re-time every network on it a few times, round-robin.
+
+    from nas.search.confirm import confirm_front
+    report = confirm_front(study, evaluator)        # after run_search, before export_pareto
+
+A search times each candidate once. On a machine whose speed moves from one minute to the next (a virtual
+CPU: the same network measured 15.0 and 23.7 ms a minute apart, docs/benchmarks.md "Latency 08:43"), a Pareto
+front selects for the timings that happened to come out low: the winner's curse. Here every network on the
+front is timed ``rounds`` more times, in rounds over the whole front (so a slow or fast minute touches every
+network alike), and judged on the median of those timings alone — the search's own timing is the one the
+selection biased, so it is kept for the record (``latency_search_ms``) but not used.
+
+A network that gets slower may leave the front, and the networks it dominated may join it: the front is worked
+out again (:func:`nas.search.front.pareto_front`, confirmed latencies in force) and its new members confirmed,
+until every member is confirmed or ``max_networks`` have been (then the rest keep their single timing and
+``pareto.yaml`` says ``latency_confirmed: false``). A one-objective (MnasNet reward) study confirms its
+``top_k`` feasible trials, and its reward is recomputed from the confirmed latency.
+
+Confirmations are study user attributes ``confirmed:<arch key>`` (Optuna cannot change a finished trial):
+``{latency_ms, iqr_ms, noisy, others_cpu, timings_ms, search_ms, rounds, at}``. Rerunning a search confirms only
+what is not yet confirmed, so an interrupted confirmation resumes. A timing flagged noisy
+(:mod:`nas.latency.noise`) is left out of the median; a network with no quiet timing is confirmed ``noisy`` and so
+never feasible on that number. Lookup-table latencies are predictions, not timings: nothing to confirm.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial
+
+from nas.arch.layers import resolve
+from nas.search.evaluate import Evaluator, Timing
+from nas.search.export import trial_arch
+from nas.search.front import CONFIRMED_PREFIX, confirmations, feasible_trials, latency_target, pareto_front
+from nas.search.objective import mnasnet_reward
+
+__all__ = ["DEFAULT_ROUNDS", "MAX_NETWORKS", "ConfirmReport", "confirm_front", "front_candidates"]
+
+#: Timings per network: the median of 3 ignores one that came out lucky.
+DEFAULT_ROUNDS = 3
+#: At most this many networks are confirmed in one search (a front on a very noisy machine could keep changing).
+MAX_NETWORKS = 40
+
+
+@dataclass
+class ConfirmReport:
+    """What one :func:`confirm_front` call did: ``confirmed`` trial numbers re-timed now, the ratio of each one's
+    search timing to its confirmed median (``search_over_confirmed``), the networks that ``left`` the front,
+    the ``passes`` over a changing front, and whether every member of the final front is confirmed
+    (``complete``)."""
+
+    confirmed: list[int] = field(default_factory=list)
+    search_over_confirmed: list[float] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)
+    passes: int = 0
+    complete: bool = True
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One line for the user (empty when nothing was re-timed)."""
+        if not self.confirmed:
+            return ""
+        r = self.search_over_confirmed
+        text = (f"confirmed: re-timed {len(self.confirmed)} front network(s) in {self.passes} pass(es), "
+                f"{self.seconds:.0f} s; the search's single timings were {min(r):.2f}–{max(r):.2f}× the confirmed "
+                f"medians")
+        if self.left:
+            text += f"; {len(self.left)} left the front"
+        if not self.complete:
+            text += f"; stopped at {MAX_NETWORKS} networks: the rest keep their single timing"
+        return text
+
+
+def front_candidates(study: optuna.Study, target_ms: float | None = None, top_k: int = 5) -> list[FrozenTrial]:
+    """The networks an export would take as meeting the target: the Pareto front (two objectives) or the
+    ``top_k`` feasible trials by reward (one), confirmed latencies in force, one trial per architecture."""
+    if len(study.directions) > 1:
+        chosen = pareto_front(study, target_ms)
+    else:
+        chosen = sorted(feasible_trials(study, target_ms), key=lambda t: -t.value)
+    unique: dict[str, FrozenTrial] = {}
+    for t in chosen:
+        if "arch_key" in t.user_attrs:
+            unique.setdefault(t.user_attrs["arch_key"], t)
+    out = list(unique.values())
+    return out if len(study.directions) > 1 else out[:top_k]
+
+
+def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float | None = None,
+                  rounds: int = DEFAULT_ROUNDS, top_k: int = 5, max_networks: int = MAX_NETWORKS,
+                  progress: bool = True, echo: Callable[[str], None] = print) -> ConfirmReport:
+    """Re-time the front of ``study`` with ``evaluator`` (its device, threads, runtime and repeat settings) and
+    record the confirmations (see the module). Returns a :class:`ConfirmReport`; with a lookup-table evaluator
+    or ``rounds`` 0, nothing is done. Raises ``ValueError`` (one line) when ``study`` records no latency target
+    and none is given, or ``rounds`` is negative."""
+    report = ConfirmReport()
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ValueError(f"confirm: rounds must be an integer ≥ 0, got {rounds!r}")
+    target = latency_target(study, target_ms)
+    if target is None:
+        raise ValueError(f"study {study.study_name!r} records no latency target; give one")
+    if rounds == 0 or evaluator.table is not None:
+        return report
+    started = time.perf_counter()
+    first = {t.number for t in front_candidates(study, target, top_k)}
+    done = set(confirmations(study))
+    while True:
+        todo = [t for t in front_candidates(study, target, top_k) if t.user_attrs["arch_key"] not in done]
+        room = max_networks - len(report.confirmed)
+        if not todo or room <= 0:
+            report.complete = not todo
+            break
+        todo = todo[:room]
+        timings = _time_round_robin(study, evaluator, todo, rounds, progress)
+        for t in todo:
+            ratio = _record(study, t, timings[t.number], target)
+            report.confirmed.append(t.number)
+            report.search_over_confirmed.append(ratio)
+            done.add(t.user_attrs["arch_key"])
+        report.passes += 1
+    final = {t.number for t in front_candidates(study, target, top_k)}
+    report.left = sorted(n for n in set(report.confirmed) | first if n not in final)
+    report.seconds = time.perf_counter() - started
+    if report.confirmed:
+        echo(report.line())
+    return report
+
+
+def _time_round_robin(study: optuna.Study, evaluator: Evaluator, trials: list[FrozenTrial], rounds: int,
+                      progress: bool) -> dict[int, list[Timing]]:
+    """``rounds`` timings of each trial's network, one round over all of them at a time; each built once."""
+    from tqdm.auto import tqdm
+
+    built = []
+    for t in trials:
+        arch = evaluator.adapt(trial_arch(study, t))
+        layers = resolve(arch)
+        built.append((t.number, evaluator.build(arch, layers), arch, layers))
+    out: dict[int, list[Timing]] = {t.number: [] for t in trials}
+    with tqdm(total=rounds * len(built), desc="confirming the front", unit="timing", disable=not progress,
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        for _ in range(rounds):
+            for number, model, arch, layers in built:
+                out[number].append(evaluator.measure(model, arch, layers))
+                bar.update()
+    return out
+
+
+def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], target_ms: float) -> float:
+    """Store the confirmation of ``trial`` from its ``timings``; returns search timing / confirmed median."""
+    quiet = [x for x in timings if not x.noisy]
+    used = quiet or timings
+    medians = [x.median_ms for x in used]
+    latency = float(statistics.median(medians))
+    q1, q3 = np.percentile(medians, [25, 75]) if len(medians) > 1 else (latency, latency)
+    others = [x.others_cpu for x in timings if x.others_cpu is not None]
+    a = trial.user_attrs
+    search_ms = float(a.get("latency_search_ms", a["latency_ms"]))
+    record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": not quiet,
+              "others_cpu": round(max(others), 3) if others else None,
+              "timings_ms": [round(x.median_ms, 4) for x in timings], "noisy_timings": sum(x.noisy for x in timings),
+              "search_ms": search_ms, "rounds": len(timings), "trial": trial.number,
+              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if len(study.directions) == 1 and isinstance(a.get("proxy_value"), (int, float)):
+        record["reward"] = mnasnet_reward(float(a["proxy_value"]), latency, latency_target(study) or target_ms)
+    study.set_user_attr(f"{CONFIRMED_PREFIX}{a['arch_key']}", record)
+    return search_ms / latency

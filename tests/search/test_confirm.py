@@ -1,0 +1,141 @@
+"""Confirming the front: a network whose one search timing came out lucky is re-timed round-robin with the rest of
+the front and judged on the median; it leaves the front when its true latency misses the target, the export and
+run.json say what was confirmed, and a rerun re-times nothing already confirmed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nas.arch.key import arch_key
+from nas.report import write_report
+from nas.search import Evaluator, ProxySpec, export_pareto, pareto_front, run_search
+from nas.search.confirm import confirm_front, front_candidates
+from nas.search.evaluate import Timing
+from nas.search.front import completed_trials, confirmations, feasible_trials
+from nas.search.run import write_run_summary
+from support import fake_latency_ms
+
+TARGET = 8.0
+
+
+class Clock:
+    """A fake ``Evaluator.measure``: each architecture's first timing is ``lucky`` × its true latency (MACs / 100k),
+    later ones the truth; ``noisy_keys`` are always flagged noisy after the first. Records every call's key."""
+
+    def __init__(self, lucky: float = 0.5, noisy_keys: frozenset[str] = frozenset()):
+        self.lucky, self.noisy_keys, self.calls = lucky, noisy_keys, []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> "Clock":
+        monkeypatch.setattr(Evaluator, "measure", lambda evaluator, model, arch, layers: self(evaluator, model, arch, layers))
+        return self
+
+    def __call__(self, evaluator: Evaluator, model, arch, layers) -> Timing:  # noqa: ANN001
+        key = arch_key(arch)
+        truth = fake_latency_ms(evaluator, model, arch, layers)
+        first = key not in self.calls
+        self.calls.append(key)
+        if first:
+            return Timing(truth.median_ms * self.lucky, 0.01, others_cpu=0.0)
+        return Timing(truth.median_ms, 0.01, noisy=key in self.noisy_keys, others_cpu=1.4 if key in self.noisy_keys else 0.0)
+
+
+def truth_ms(trial) -> float:  # noqa: ANN001
+    return trial.user_attrs["macs"] / 1e5
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock().install(monkeypatch)
+
+
+def test_a_lucky_timing_is_confirmed_and_judged_on_the_median(search_config, space_file: Path, tmp_path: Path,  # noqa: ANN001
+                                                               clock: Clock) -> None:
+    result = run_search(search_config(space_file, tmp_path, trials=16, latency_target_ms=TARGET, confirm=3))
+    study, report = result.study, result.confirmation
+    confirmed = confirmations(study)
+    assert report is not None and report.confirmed and len(confirmed) == len(report.confirmed)
+    # every search timing was half the truth: each confirmed network reads its truth, 3 timings each
+    assert report.search_over_confirmed == pytest.approx([0.5] * len(report.confirmed))
+    for trial in completed_trials(study):
+        if trial.user_attrs["arch_key"] in confirmed:
+            assert trial.user_attrs["latency_ms"] == pytest.approx(truth_ms(trial))
+            assert trial.user_attrs["latency_search_ms"] == pytest.approx(truth_ms(trial) / 2)
+            assert trial.values[1] == pytest.approx(truth_ms(trial))
+            assert len(trial.user_attrs["latency_confirmed"]["timings_ms"]) == 3
+    # round-robin: the confirmation's calls (after each net's one search timing) go over the whole first pass's
+    # networks once per round
+    tail = clock.calls[len(set(clock.calls)):]
+    k = tail.index(tail[0], 1)
+    assert k >= 2 and len(set(tail[:k])) == k and tail[:3 * k] == tail[:k] * 3
+    # the front, judged on confirmed latencies, is all confirmed and all within the target in truth
+    front = pareto_front(study)
+    assert front and all(t.user_attrs["arch_key"] in confirmed for t in front)
+    assert all(truth_ms(t) <= TARGET for t in front)
+    # a network the search thought feasible (lucky) but which misses the target in truth has left
+    lucky_only = [t for t in study.get_trials() if "latency_ms" in t.user_attrs and t.user_attrs["latency_ms"] <= TARGET
+                  and truth_ms(t) > TARGET and t.user_attrs["arch_key"] in confirmed]
+    assert lucky_only and not any(t.number in {f.number for f in feasible_trials(study)} for t in lucky_only)
+    keys = {t.number: t.user_attrs["arch_key"] for t in study.get_trials() if "arch_key" in t.user_attrs}
+    assert {t.user_attrs["arch_key"] for t in lucky_only} <= {keys[n] for n in report.left}
+
+    export_pareto(study, result.run_dir, echo=lambda s: None, onnx=False)
+    rows = yaml.safe_load((result.run_dir / "pareto.yaml").read_text())["networks"]
+    assert rows and all(r["latency_confirmed"] and len(r["latency_timings_ms"]) == 3 for r in rows)
+    assert all(r["latency_ms"] == pytest.approx(2 * r["latency_search_ms"]) for r in rows)
+    write_report(study, result.run_dir)
+    board = (result.run_dir / "leaderboard.md").read_text()
+    assert f"The latency of {len(rows)} of them is confirmed: the median of 3 timings" in board
+    row = rows[0]
+    assert f"| {row['latency_search_ms']:.2f} |" in board and "search's one timing (ms)" in board
+    summary = write_run_summary(result.run_dir, study)
+    assert summary["confirmed"] == len(confirmed) and summary["search_over_confirmed"] == [0.5, 0.5]
+    assert json.loads((result.run_dir / "run.json").read_text())["summary"]["confirmed"] == len(confirmed)
+
+    calls = len(clock.calls)
+    again = run_search(search_config(space_file, tmp_path, trials=16, latency_target_ms=TARGET, confirm=3))
+    assert len(clock.calls) == calls and again.confirmation.confirmed == []  # nothing re-timed
+
+
+def test_no_confirmation_keeps_optunas_front(search_config, space_file: Path, tmp_path: Path, clock: Clock) -> None:  # noqa: ANN001
+    result = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, confirm=0))
+    assert result.confirmation is None and confirmations(result.study) == {}
+    assert [t.number for t in pareto_front(result.study)] == sorted(t.number for t in result.study.best_trials)
+    assert len(clock.calls) == len(set(clock.calls))  # one timing per architecture
+
+
+def test_a_network_noisy_in_every_confirming_timing_is_not_feasible(search_config, space_file: Path,  # noqa: ANN001
+                                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = run_search(search_config(space_file, tmp_path / "a", trials=12, latency_target_ms=TARGET, confirm=0))
+    fastest = min(front_candidates(first.study), key=lambda t: t.user_attrs["latency_ms"])
+    clock = Clock(lucky=1.0, noisy_keys=frozenset({fastest.user_attrs["arch_key"]}))
+    clock.install(monkeypatch).calls = [t.user_attrs["arch_key"] for t in completed_trials(first.study)]  # timed once
+    evaluator = Evaluator(proxy=ProxySpec("params"), device="cpu")
+    report = confirm_front(first.study, evaluator, rounds=2, progress=False, echo=lambda s: None)
+    record = confirmations(first.study)[fastest.user_attrs["arch_key"]]
+    assert record["noisy"] and record["noisy_timings"] == 2 and record["others_cpu"] == 1.4
+    assert fastest.number in report.confirmed and fastest.number in report.left
+    assert fastest.number not in {t.number for t in pareto_front(first.study)}
+    export_pareto(first.study, first.run_dir, echo=lambda s: None, onnx=False)
+    listing = yaml.safe_load((first.run_dir / "pareto.yaml").read_text())
+    assert fastest.number in {r["trial"] for r in listing["noisy_trials"]}
+
+
+def test_one_objective_recomputes_the_reward(search_config, space_file: Path, tmp_path: Path, clock: Clock) -> None:  # noqa: ANN001
+    from nas.search import mnasnet_reward
+
+    result = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, objective="mnasnet",
+                                      confirm=3, top_k=3))
+    confirmed = confirmations(result.study)
+    assert 1 <= len(confirmed) <= 12
+    for t in completed_trials(result.study):
+        if t.user_attrs["arch_key"] in confirmed:
+            assert t.value == pytest.approx(mnasnet_reward(t.user_attrs["proxy_value"], truth_ms(t), TARGET))
+    assert len(front_candidates(result.study, top_k=3)) <= 3
+
+
+def test_confirm_refuses_a_negative_count(search_config, space_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match="confirm must be an integer"):
+        run_search(search_config(space_file, tmp_path, confirm=-1))
