@@ -72,7 +72,7 @@ class LatencyBenchConfig:
 
     parts: str = PARTS
     n: int = 100
-    calibrate: int = 20
+    calibrate: int = 40
     passes: int = DEFAULT_SETTINGS["passes"]
     threads: int = 1
     device: str = "cpu"

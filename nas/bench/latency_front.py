@@ -5,10 +5,11 @@ a fresh folder, as its own process, while a :class:`nas.machine.BusyLoop` spins 
 second job). When it has exported, the loop is stopped and every network of the exported front (``pareto.yaml``)
 is timed again with nothing beside it, with the benchmark's own settings, and at once again with the busy loop
 on — each :data:`RETIME_ROUNDS` times, round-robin over the front, judged by the median (one timing of a
-network on this VM moves by up to 1.3× from one second to the next) — the load's effect in one minute, apart from the machine's own drift between the search and the re-timing,
-which a ruler (a zoo net timed quiet before the search and after the re-timing) measures. Goal (issue 12,
-acceptance 4): each reported latency within ±:data:`~nas.bench.latency_zoo.LOAD_TOLERANCE` of the quiet
-re-timing, or the network flagged noisy — the same verdict as part (e) (:func:`~nas.bench.latency_zoo.load_verdict`).
+network on this VM moves by up to 1.3× from one second to the next) — the load's effect in one minute, apart
+from the machine's own drift between the search and the re-timing, which a ruler (a zoo net timed quiet before
+the search and after the re-timing) measures. Goal (issue 12, acceptance 4): each reported latency within
+±:data:`~nas.bench.latency_zoo.LOAD_TOLERANCE` of the quiet re-timing, or the network flagged noisy — the same
+verdict as part (e) (:func:`~nas.bench.latency_zoo.load_verdict`).
 
 Nothing here writes outside its temporary folder.
 """

@@ -268,6 +268,7 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
 
 
 def _num(x: Any) -> str:
+    """``x`` with two decimals, or ``–`` when it is not a number."""
     return f"{x:.2f}" if isinstance(x, (int, float)) else "–"
 
 

@@ -214,8 +214,8 @@ def _choose_searched(run: _Run) -> None:
     result = run_search(SearchConfig(latency_target_ms=run.target, space=c.space, trials=c.search_trials,
                                      sampler="tpe", proxy=c.proxy, latency=c.latency, data=c.data, device=c.device,
                                      threads=c.threads, out=str(run.folder / "runs"), progress=False,
-                                     study_name=f"quality-{run.target:g}ms"))
-    search_s = _study_seconds(result.study)
+                                     study_name=f"quality-{run.target:g}ms", confirm_at_least=c.refine_top))
+    search_s = _study_seconds(result.study) + (result.confirmation.seconds if result.confirmation else 0.0)
     feasible = feasible_trials(result.study, run.target)
     if not feasible:
         run.log(f"{run.target:g} ms: no searched network meets the target")

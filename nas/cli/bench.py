@@ -56,9 +56,9 @@ def _add_latency(sub: Any) -> None:
     p.add_argument("--parts", type=_parts_type("abcdef"), default="a,b,c,d,e,f",
                    help="which parts to run, e.g. a,d (default a,b,c,d,e,f)")
     p.add_argument("--n", type=positive_int, default=100, help="test archs per space for part b (default 100)")
-    p.add_argument("--calibrate", type=positive_int, default=20,
+    p.add_argument("--calibrate", type=positive_int, default=40,
                    help="random calibration archs per space (plus the skeleton), disjoint from the test archs "
-                        "(default 20)")
+                        "(default 40, as nas build-lut)")
     p.add_argument("--passes", type=positive_int, default=3,
                    help="sweeps of each table build over ops, calibration and test networks; every latency is "
                         "the median over the sweeps (default 3)")

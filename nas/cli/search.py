@@ -57,7 +57,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--confirm", type=non_negative_int, default=3, metavar="N",
                    help="after the search, time every network on the front N more times, round-robin, and judge "
                         "it on their median: a front picks the timings that came out low (0: keep the single "
-                        "timings; default: %(default)s)")
+                        "timings; default: %(default)s). Counted within --timeout; with --refine, the --refine-top networks "
+                        "to be trained are confirmed too")
     p.add_argument("--refine", type=train_spec, default=None, metavar="train:epochs=N[,…]",
                    help="multi-fidelity: after the search, train the --refine-top feasible networks spread over the "
                         "front on --data (resumable), export ranked by the highest fidelity")
@@ -99,7 +100,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
                               data=args.data, train_cache=args.train_cache, device=args.device,
                               threads=args.threads, objective=args.objective,
                               out=args.out, top_k=args.top_k, workers=args.workers, progress=not args.no_progress,
-                              confirm=args.confirm,
+                              confirm=args.confirm, confirm_at_least=args.refine_top if args.refine else 0,
                               command=["nas", NAME, *args.argv])
         config.validate()
         if args.data is not None:

@@ -111,10 +111,12 @@ def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> li
                      "marked feasible: no.")
     confirmed = [r for r in rows if r.get("latency_confirmed")]
     if confirmed:
-        rounds = max(len(r.get("latency_timings_ms") or []) for r in confirmed)
-        lines.append(f"The latency of {len(confirmed)} of them is confirmed: the median of {rounds} timings taken "
-                     "round-robin over the front after the search (a front favours timings that came out low); the "
-                     "search's one timing is beside it.")
+        counts = sorted({len(r.get("latency_timings_ms") or []) for r in confirmed})
+        rounds = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        lines.append(f"The latency of {len(confirmed)} of them is confirmed: the median ± IQR of {rounds} timings "
+                     "taken round-robin over the front after the search (a front favours timings that came out "
+                     "low); the search's one timing is in its own column. optuna-dashboard shows the search's "
+                     "timings: Optuna cannot change a finished trial.")
     return lines + ["", *_table(rows, s)]
 
 
@@ -145,7 +147,8 @@ def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
         if confirmed:
             single = r.get("latency_search_ms") if r.get("latency_confirmed") else None
             cells.append(f"{single:.2f}" if finite(single) else "–")
-        cells += [mega(r.get("params")), mega(r.get("macs")), f"`{r['timm_strings']}`" if r.get("timm_strings") else "–"]
+        strings = f"`{r['timm_strings']}`" if r.get("timm_strings") else "–"
+        cells += [mega(r.get("params")), mega(r.get("macs")), strings]
         body.append(cells)
     return table(header, body).splitlines()
 

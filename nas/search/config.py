@@ -43,6 +43,7 @@ class SearchConfig:
     workers: int = 1  # processes on this machine (>1 needs a server database such as PostgreSQL)
     progress: bool = True
     confirm: int = 3  # timings per front network after the search (nas.search.confirm); 0: none
+    confirm_at_least: int = 0  # confirm the next Pareto layers too until this many networks (a refine stage's K)
     command: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -59,8 +60,10 @@ class SearchConfig:
         if self.study_name is not None and not NAME_PATTERN.fullmatch(self.study_name):
             raise ValueError(f"study name {self.study_name!r}: use letters, digits, '_', '.' and '-' (it names the "
                              "run folder)")
-        if isinstance(self.confirm, bool) or not isinstance(self.confirm, int) or self.confirm < 0:
-            raise ValueError(f"confirm must be an integer ≥ 0 (timings per front network), got {self.confirm!r}")
+        for name in ("confirm", "confirm_at_least"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer ≥ 0, got {value!r}")
         if self.workers > 1 and (self.storage is None or self.storage.startswith("sqlite")):
             raise ValueError("--workers > 1 needs a server database (--storage postgresql://…): "
                              "SQLite is not for parallel workers")

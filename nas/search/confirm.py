@@ -14,16 +14,22 @@ A network that gets slower may leave the front, and the networks it dominated ma
 out again (:func:`nas.search.front.pareto_front`, confirmed latencies in force) and its new members confirmed,
 until every member is confirmed or ``max_networks`` have been (then the rest keep their single timing and
 ``pareto.yaml`` says ``latency_confirmed: false``). A one-objective (MnasNet reward) study confirms its
-``top_k`` feasible trials, and its reward is recomputed from the confirmed latency.
+``top_k`` feasible trials, and its reward is recomputed from the confirmed latency. With ``at_least`` K (a
+multi-fidelity search trains K networks, :func:`nas.search.refine.pick_candidates`), the next non-dominated
+layers are confirmed too until K networks are, so that none is trained on a single timing.
 
 Confirmations are study user attributes ``confirmed:<arch key>`` (Optuna cannot change a finished trial):
-``{latency_ms, iqr_ms, noisy, others_cpu, timings_ms, search_ms, rounds, at}``. Rerunning a search confirms only
-what is not yet confirmed, so an interrupted confirmation resumes. A timing flagged noisy
+``{latency_ms, iqr_ms, noisy, others_cpu, timings_ms, search_ms, rounds, complete, host, at}``, written after
+every round, so Ctrl-C or a deadline loses at most the timing in progress: a record cut short
+(``complete: false``) is not in force, and the rerun adds only its missing rounds. The host is recorded because
+a study joined from several machines confirms on whichever finishes (each re-times what is not yet
+confirmed). A timing flagged noisy
 (:mod:`nas.latency.noise`) is left out of the median; a network with no quiet timing is confirmed ``noisy`` and so
 never feasible on that number. Lookup-table latencies are predictions, not timings: nothing to confirm.
 """
 from __future__ import annotations
 
+import platform
 import statistics
 import sys
 import time
@@ -37,7 +43,7 @@ from optuna.trial import FrozenTrial
 from nas.arch.layers import resolve
 from nas.search.evaluate import Evaluator, Timing
 from nas.search.export import trial_arch
-from nas.search.front import CONFIRMED_PREFIX, confirmations, feasible_trials, latency_target, pareto_front
+from nas.search.front import CONFIRMED_PREFIX, confirmations, feasible_trials, latency_target, pareto_layers
 from nas.search.objective import mnasnet_reward
 
 __all__ = ["DEFAULT_ROUNDS", "MAX_NETWORKS", "ConfirmReport", "confirm_front", "front_candidates"]
@@ -61,45 +67,56 @@ class ConfirmReport:
     passes: int = 0
     complete: bool = True
     seconds: float = 0.0
+    max_networks: int = MAX_NETWORKS
+    stopped: str = ""
+    """Why the confirmation stopped before the front was confirmed (``"timeout"``: the deadline), else empty."""
 
     def line(self) -> str:
         """One line for the user (empty when nothing was re-timed)."""
         if not self.confirmed:
-            return ""
+            return (f"confirmed: nothing (the {self.stopped} came first): the front keeps its single timings; rerun "
+                    "the same command to confirm it") if self.stopped else ""
         r = self.search_over_confirmed
         text = (f"confirmed: re-timed {len(self.confirmed)} front network(s) in {self.passes} pass(es), "
                 f"{self.seconds:.0f} s; the search's single timings were {min(r):.2f}–{max(r):.2f}× the confirmed "
                 f"medians")
         if self.left:
             text += f"; {len(self.left)} left the front"
-        if not self.complete:
-            text += f"; stopped at {MAX_NETWORKS} networks: the rest keep their single timing"
+        if self.stopped:
+            text += f"; stopped at the {self.stopped}: rerun the same command to confirm the rest"
+        elif not self.complete:
+            text += f"; stopped at {self.max_networks} networks: the rest keep their single timing"
         return text
 
 
-def front_candidates(study: optuna.Study, target_ms: float | None = None, top_k: int = 5) -> list[FrozenTrial]:
-    """The networks an export would take as meeting the target: the Pareto front (two objectives) or the
-    ``top_k`` feasible trials by reward (one), confirmed latencies in force, one trial per architecture."""
-    if len(study.directions) > 1:
-        chosen = pareto_front(study, target_ms)
-    else:
-        chosen = sorted(feasible_trials(study, target_ms), key=lambda t: -t.value)
+def front_candidates(study: optuna.Study, target_ms: float | None = None, top_k: int = 5,
+                     at_least: int = 0) -> list[FrozenTrial]:
+    """The networks an export would take as meeting the target: the Pareto front (two objectives; with the next
+    non-dominated layers until ``at_least`` networks) or the ``max(top_k, at_least)`` feasible trials by reward
+    (one), confirmed latencies in force, one trial per architecture."""
     unique: dict[str, FrozenTrial] = {}
-    for t in chosen:
-        if "arch_key" in t.user_attrs:
-            unique.setdefault(t.user_attrs["arch_key"], t)
-    out = list(unique.values())
-    return out if len(study.directions) > 1 else out[:top_k]
+    if len(study.directions) > 1:
+        for layer in pareto_layers(study, target_ms):
+            for t in layer:
+                unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
+            if len(unique) >= at_least:
+                break
+        return list(unique.values())
+    for t in sorted(feasible_trials(study, target_ms), key=lambda t: -t.value):
+        unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
+    return list(unique.values())[:max(top_k, at_least)]
 
 
 def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float | None = None,
-                  rounds: int = DEFAULT_ROUNDS, top_k: int = 5, max_networks: int = MAX_NETWORKS,
-                  progress: bool = True, echo: Callable[[str], None] = print) -> ConfirmReport:
+                  rounds: int = DEFAULT_ROUNDS, top_k: int = 5, at_least: int = 0, max_networks: int = MAX_NETWORKS,
+                  deadline: float | None = None, progress: bool = True,
+                  echo: Callable[[str], None] = print) -> ConfirmReport:
     """Re-time the front of ``study`` with ``evaluator`` (its device, threads, runtime and repeat settings) and
-    record the confirmations (see the module). Returns a :class:`ConfirmReport`; with a lookup-table evaluator
-    or ``rounds`` 0, nothing is done. Raises ``ValueError`` (one line) when ``study`` records no latency target
-    and none is given, or ``rounds`` is negative."""
-    report = ConfirmReport()
+    record the confirmations (see the module). ``deadline``: a ``time.monotonic()`` value after which no timing
+    starts (what was timed is kept). Returns a :class:`ConfirmReport`; with a lookup-table evaluator or
+    ``rounds`` 0, nothing is done. Raises ``ValueError`` (one line) when ``study`` records no latency target and
+    none is given, or ``rounds`` is negative."""
+    report = ConfirmReport(max_networks=max_networks)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ValueError(f"confirm: rounds must be an integer ≥ 0, got {rounds!r}")
     target = latency_target(study, target_ms)
@@ -108,66 +125,89 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
     if rounds == 0 or evaluator.table is not None:
         return report
     started = time.perf_counter()
-    first = {t.number for t in front_candidates(study, target, top_k)}
-    done = set(confirmations(study))
+    first = {t.number for t in front_candidates(study, target, top_k, at_least)}
     while True:
-        todo = [t for t in front_candidates(study, target, top_k) if t.user_attrs["arch_key"] not in done]
+        done = set(confirmations(study))
+        todo = [t for t in front_candidates(study, target, top_k, at_least) if t.user_attrs["arch_key"] not in done]
         room = max_networks - len(report.confirmed)
         if not todo or room <= 0:
             report.complete = not todo
             break
         todo = todo[:room]
-        timings = _time_round_robin(study, evaluator, todo, rounds, progress)
-        for t in todo:
-            ratio = _record(study, t, timings[t.number], target)
+        finished = _time_round_robin(study, evaluator, todo, rounds, deadline, progress)
+        for t in finished:
             report.confirmed.append(t.number)
-            report.search_over_confirmed.append(ratio)
-            done.add(t.user_attrs["arch_key"])
+            report.search_over_confirmed.append(_search_ms(t) / confirmations(study)[t.user_attrs["arch_key"]]["latency_ms"])
         report.passes += 1
-    final = {t.number for t in front_candidates(study, target, top_k)}
+        if len(finished) < len(todo):
+            report.stopped, report.complete = "timeout", False
+            break
+    final = {t.number for t in front_candidates(study, target, top_k, at_least)}
     report.left = sorted(n for n in set(report.confirmed) | first if n not in final)
     report.seconds = time.perf_counter() - started
-    if report.confirmed:
+    if report.line():
         echo(report.line())
     return report
 
 
 def _time_round_robin(study: optuna.Study, evaluator: Evaluator, trials: list[FrozenTrial], rounds: int,
-                      progress: bool) -> dict[int, list[Timing]]:
-    """``rounds`` timings of each trial's network, one round over all of them at a time; each built once."""
+                      deadline: float | None, progress: bool) -> list[FrozenTrial]:
+    """Up to ``rounds`` timings of each trial's network (each built once), one round over all of them at a time,
+    resuming a record cut short; every network's record is written after each round. Returns the trials whose
+    confirmation is complete (all of them unless ``deadline`` passed)."""
     from tqdm.auto import tqdm
 
-    built = []
+    partial = {k[len(CONFIRMED_PREFIX):]: v for k, v in study.user_attrs.items()
+               if k.startswith(CONFIRMED_PREFIX) and isinstance(v, dict) and not v.get("complete", True)}
+    built, timings = [], {}
     for t in trials:
         arch = evaluator.adapt(trial_arch(study, t))
         layers = resolve(arch)
-        built.append((t.number, evaluator.build(arch, layers), arch, layers))
-    out: dict[int, list[Timing]] = {t.number: [] for t in trials}
-    with tqdm(total=rounds * len(built), desc="confirming the front", unit="timing", disable=not progress,
-              dynamic_ncols=True, file=sys.stderr) as bar:
+        built.append((t, evaluator.build(arch, layers), arch, layers))
+        timings[t.number] = _resumed(partial.get(t.user_attrs["arch_key"], {}))
+    total = sum(max(rounds - len(timings[t.number]), 0) for t in trials)
+    with tqdm(total=total, desc="confirming the front", unit="timing", disable=not progress, dynamic_ncols=True,
+              file=sys.stderr) as bar:
         for _ in range(rounds):
-            for number, model, arch, layers in built:
-                out[number].append(evaluator.measure(model, arch, layers))
+            for t, model, arch, layers in built:
+                if len(timings[t.number]) >= rounds:
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    return [t for t in trials if len(timings[t.number]) >= rounds]
+                timings[t.number].append(evaluator.measure(model, arch, layers))
+                _record(study, t, timings[t.number], rounds)
                 bar.update()
-    return out
+    return trials
 
 
-def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], target_ms: float) -> float:
-    """Store the confirmation of ``trial`` from its ``timings``; returns search timing / confirmed median."""
+def _resumed(record: dict) -> list[Timing]:
+    """The timings of a confirmation record cut short (none for an empty or unreadable one)."""
+    ms, noisy, others = (record.get(k) or [] for k in ("timings_ms", "timings_noisy", "timings_others_cpu"))
+    if not (len(ms) == len(noisy) == len(others)):
+        return []
+    return [Timing(float(m), 0.0, bool(n), o) for m, n, o in zip(ms, noisy, others)]
+
+
+def _search_ms(trial: FrozenTrial) -> float:
+    return float(trial.user_attrs.get("latency_search_ms", trial.user_attrs["latency_ms"]))
+
+
+def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], rounds: int) -> None:
+    """Store the confirmation of ``trial`` from its ``timings`` so far (complete once there are ``rounds``)."""
     quiet = [x for x in timings if not x.noisy]
-    used = quiet or timings
-    medians = [x.median_ms for x in used]
+    medians = [x.median_ms for x in quiet or timings]
     latency = float(statistics.median(medians))
     q1, q3 = np.percentile(medians, [25, 75]) if len(medians) > 1 else (latency, latency)
     others = [x.others_cpu for x in timings if x.others_cpu is not None]
     a = trial.user_attrs
-    search_ms = float(a.get("latency_search_ms", a["latency_ms"]))
     record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": not quiet,
               "others_cpu": round(max(others), 3) if others else None,
               "timings_ms": [round(x.median_ms, 4) for x in timings], "noisy_timings": sum(x.noisy for x in timings),
-              "search_ms": search_ms, "rounds": len(timings), "trial": trial.number,
+              "timings_noisy": [x.noisy for x in timings], "timings_others_cpu": [x.others_cpu for x in timings],
+              "search_ms": _search_ms(trial), "rounds": len(timings),
+              "complete": len(timings) >= rounds, "trial": trial.number, "host": platform.node(),
               "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    if len(study.directions) == 1 and isinstance(a.get("proxy_value"), (int, float)):
-        record["reward"] = mnasnet_reward(float(a["proxy_value"]), latency, latency_target(study) or target_ms)
+    own_target = latency_target(study)
+    if len(study.directions) == 1 and isinstance(a.get("proxy_value"), (int, float)) and own_target is not None:
+        record["reward"] = mnasnet_reward(float(a["proxy_value"]), latency, own_target)
     study.set_user_attr(f"{CONFIRMED_PREFIX}{a['arch_key']}", record)
-    return search_ms / latency

@@ -138,13 +138,14 @@ class Worker:
                           metric_names=[f"proxy:{config.proxy.label}", "latency_ms"] if multi else ["mnasnet_reward"],
                           latency_target_ms=config.latency_target_ms)
 
-    def loop(self, callbacks: list[Callback], poll: float = 1.0) -> None:
+    def loop(self, callbacks: list[Callback], poll: float = 1.0) -> float | None:
         """Run one trial at a time until the study holds ``config.trials`` counted trials (or time is up).
 
         Counted trials are distinct architectures with a result (a duplicate copies its owner's result and does
         not count). While the remaining trials are all running elsewhere, wait — failing trials whose worker
         stopped sending heartbeats, so that their retries (WAITING trials) are picked up here. A search whose
         sampler keeps proposing known architectures stops after ``MAX_TRIALS_FACTOR × trials`` trials in all.
+        Returns the ``time.monotonic()`` deadline of ``config.timeout`` (``None`` without one).
         """
         config = self.config
         deadline = None if config.timeout is None else time.monotonic() + config.timeout
@@ -152,12 +153,13 @@ class Worker:
         while deadline is None or time.monotonic() < deadline:
             done, running, total = tally(self.study)
             if done >= wanted or total >= MAX_TRIALS_FACTOR * config.trials:
-                return
+                return deadline
             if done + running >= wanted:
                 optuna.storages.fail_stale_trials(self.study)
                 time.sleep(poll)
                 continue
             self.study.optimize(self.objective, n_trials=1, catch=(CandidateError,), callbacks=callbacks)
+        return deadline
 
 
 def fitted_predictor(config: SearchConfig, space: SearchSpace) -> Any:
@@ -185,7 +187,8 @@ def _worker_main(config: SearchConfig, index: int) -> None:
 
 def run_search(config: SearchConfig) -> SearchResult:
     """Run (or resume) a search until the study holds ``config.trials`` trials with a result, then confirm the
-    front's latencies (``config.confirm`` timings per network, :func:`nas.search.confirm.confirm_front`).
+    front's latencies (``config.confirm`` timings per network, :func:`nas.search.confirm.confirm_front`) within
+    the same ``config.timeout``.
 
     Ctrl-C stops (the running trials are marked failed; ``SearchResult.interrupted``). Raises ``ValueError``
     (one line) for settings that cannot work, before anything is written.
@@ -199,9 +202,9 @@ def run_search(config: SearchConfig) -> SearchResult:
     for p in others:
         p.start()
     progress = Progress(config, tally(study)[0])
-    interrupted = False
+    interrupted, deadline = False, None
     try:
-        worker.loop([progress])
+        deadline = worker.loop([progress])
     except KeyboardInterrupt:
         interrupted = True
         for p in others:
@@ -215,6 +218,7 @@ def run_search(config: SearchConfig) -> SearchResult:
     if not interrupted and config.confirm:
         try:
             confirmation = confirm_front(study, worker.evaluator, rounds=config.confirm, top_k=config.top_k,
+                                         at_least=config.confirm_at_least, deadline=deadline,
                                          progress=config.progress, echo=lambda _: None)
         except KeyboardInterrupt:  # what was confirmed is kept; the rerun confirms the rest
             interrupted = True

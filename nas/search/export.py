@@ -3,8 +3,9 @@
 ``<out>/pareto/<trial>_<name>.yaml`` — one buildable file per network (``nas.build_model(path)``), and
 ``<out>/pareto.yaml`` listing them with their scores and strings.
 
-* Two objectives (proxy ↑, latency ↓): the Pareto front of the trials that meet the target (with the
-  study's own target this is exactly Optuna's constraint-aware ``study.best_trials``, as a test checks).
+* Two objectives (proxy ↑, latency ↓): the Pareto front of the trials that meet the target, judged on the
+  confirmed latencies where the search confirmed them (:mod:`nas.search.confirm`; with the study's own target
+  and no confirmation this is exactly Optuna's constraint-aware ``study.best_trials``, as a test checks).
 * One objective (MnasNet reward): the ``top_k`` feasible trials by reward.
 * No feasible trial: the ``top_k`` trials closest to the target, each marked ``feasible: false``, and a
   plain sentence saying so.

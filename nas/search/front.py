@@ -25,8 +25,8 @@ from typing import Any, Iterator
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "completed_trials", "confirmations", "feasible_trials", "is_feasible", "latency_target", "pareto_front", "pareto_layers",
-           "set_latency_constraint"]
+__all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "completed_trials", "confirmations", "feasible_trials",
+           "is_feasible", "latency_target", "pareto_front", "pareto_layers", "set_latency_constraint"]
 
 #: The trial system attribute holding the constraint list (Optuna's ``_CONSTRAINTS_KEY``).
 CONSTRAINTS_ATTR = "constraints"
@@ -67,10 +67,12 @@ def is_feasible(trial: FrozenTrial, target_ms: float | None = None) -> bool:
 
 
 def confirmations(study: optuna.Study) -> dict[str, dict[str, Any]]:
-    """The confirmed latencies of ``study`` by architecture key (``{}`` when none were taken)."""
+    """The confirmed latencies of ``study`` by architecture key (``{}`` when none were taken); a confirmation
+    cut short (Ctrl-C, ``--timeout``) is kept for its rerun but is not in force until its last round."""
     n = len(CONFIRMED_PREFIX)
     return {k[n:]: v for k, v in study.user_attrs.items()
-            if k.startswith(CONFIRMED_PREFIX) and isinstance(v, dict) and isinstance(v.get("latency_ms"), (int, float))}
+            if k.startswith(CONFIRMED_PREFIX) and isinstance(v, dict) and v.get("complete", True)
+            and isinstance(v.get("latency_ms"), (int, float))}
 
 
 def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -88,10 +90,14 @@ def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | None) -> FrozenTrial:
+    """A copy of ``trial`` judged on the confirmation ``record`` (see :func:`completed_trials`); ``feasible`` is
+    re-judged against ``target_ms`` (the study's own target)."""
     out = copy.copy(trial)
     latency, noisy = float(record["latency_ms"]), bool(trial.user_attrs.get("noisy") or record.get("noisy"))
     out.user_attrs = {**trial.user_attrs, "latency_ms": latency, "latency_iqr_ms": record.get("iqr_ms"),
                       "noisy": noisy, "latency_search_ms": trial.user_attrs["latency_ms"], "latency_confirmed": record}
+    if target_ms is not None:
+        out.user_attrs["feasible"] = latency <= target_ms and not noisy
     if trial.values is not None and len(trial.values) == 2:
         out.values = [trial.values[0], latency]
     elif trial.values is not None and isinstance(record.get("reward"), (int, float)):

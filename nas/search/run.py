@@ -42,7 +42,7 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     the CPU load other processes put on the machine while candidates were timed (mean and max cores), and
     how many networks had their latency confirmed, with the range of search timing / confirmed median."""
     from nas.machine import loadavg
-    from nas.search.front import confirmations
+    from nas.search.front import completed_trials, confirmations
     from nas.search.objective import counted
 
     trials = study.get_trials(deepcopy=False)
@@ -51,7 +51,8 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     others = [t.user_attrs["others_cpu"] for t in trials if isinstance(t.user_attrs.get("others_cpu"), (int, float))]
     return {"trials": len(trials), "counted": sum(map(counted, trials)),
             "failed": sum(t.state.name == "FAIL" for t in trials),
-            "noisy": sum(bool(t.user_attrs.get("noisy")) for t in trials if "duplicate_of" not in t.user_attrs),
+            "noisy": sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study)
+                         if "duplicate_of" not in t.user_attrs),
             "others_cpu_mean": round(sum(others) / len(others), 3) if others else None,
             "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg(),
             "confirmed": len(ratios),

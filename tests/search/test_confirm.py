@@ -87,7 +87,7 @@ def test_a_lucky_timing_is_confirmed_and_judged_on_the_median(search_config, spa
     assert all(r["latency_ms"] == pytest.approx(2 * r["latency_search_ms"]) for r in rows)
     write_report(study, result.run_dir)
     board = (result.run_dir / "leaderboard.md").read_text()
-    assert f"The latency of {len(rows)} of them is confirmed: the median of 3 timings" in board
+    assert f"The latency of {len(rows)} of them is confirmed: the median ± IQR of 3 timings" in board
     row = rows[0]
     assert f"| {row['latency_search_ms']:.2f} |" in board and "search's one timing (ms)" in board
     summary = write_run_summary(result.run_dir, study)
@@ -137,5 +137,62 @@ def test_one_objective_recomputes_the_reward(search_config, space_file: Path, tm
 
 
 def test_confirm_refuses_a_negative_count(search_config, space_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    with pytest.raises(ValueError, match="confirm must be an integer"):
+    with pytest.raises(ValueError, match="confirm must be an integer ≥ 0"):
         run_search(search_config(space_file, tmp_path, confirm=-1))
+
+
+def test_an_interrupted_confirmation_keeps_its_timings_and_resumes(search_config, space_file: Path,  # noqa: ANN001
+                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock(lucky=1.0).install(monkeypatch)  # the search's timings are the truth: the front stays put
+    study = run_search(search_config(space_file, tmp_path, trials=16, latency_target_ms=TARGET, confirm=0)).study
+    front = front_candidates(study)
+    assert len(front) >= 2
+    evaluator = Evaluator(proxy=ProxySpec("params"), device="cpu")
+    real = clock.__call__
+    stop_at = len(clock.calls) + len(front) + 1  # Ctrl-C in the second round, after its first timing
+
+    armed = [True]
+
+    def interrupting(evaluator, model, arch, layers):  # noqa: ANN001, ANN202
+        if armed[0] and len(clock.calls) == stop_at:
+            armed[0] = False
+            raise KeyboardInterrupt
+        return real(evaluator, model, arch, layers)
+
+    monkeypatch.setattr(Evaluator, "measure", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        confirm_front(study, evaluator, rounds=3, progress=False, echo=lambda s: None)
+    records = {k: v for k, v in study.user_attrs.items() if k.startswith("confirmed:")}
+    assert len(records) == len(front) and not any(v["complete"] for v in records.values())
+    assert sorted(v["rounds"] for v in records.values()) == [1] * (len(front) - 1) + [2]
+    assert confirmations(study) == {}  # nothing cut short is in force
+    before = len(clock.calls)
+    report = confirm_front(study, evaluator, rounds=3, progress=False, echo=lambda s: None)
+    # only the missing rounds: the timings equal the search's here, so the front does not change
+    assert len(clock.calls) - before == 3 * len(front) - (len(front) + 1)
+    assert all(confirmations(study)[t.user_attrs["arch_key"]]["rounds"] == 3 for t in front)
+    assert report.confirmed and not report.stopped
+
+
+def test_a_passed_deadline_confirms_nothing_and_says_so(search_config, space_file: Path, tmp_path: Path,  # noqa: ANN001
+                                                        clock: Clock) -> None:
+    import time
+
+    first = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, confirm=0))
+    calls = len(clock.calls)
+    report = confirm_front(first.study, Evaluator(proxy=ProxySpec("params"), device="cpu"), rounds=3,
+                           deadline=time.monotonic() - 1, progress=False, echo=lambda s: None)
+    assert len(clock.calls) == calls and report.stopped == "timeout" and not report.complete
+    assert report.line().startswith("confirmed: nothing (the timeout came first)")
+
+
+def test_a_refine_stage_trains_only_confirmed_networks(search_config, space_file: Path, tmp_path: Path,  # noqa: ANN001
+                                                       clock: Clock) -> None:
+    from nas.search.refine import pick_candidates
+
+    result = run_search(search_config(space_file, tmp_path, trials=16, latency_target_ms=TARGET, confirm=2,
+                                      confirm_at_least=20))
+    picked = pick_candidates(result.study, TARGET, 20)
+    front = {t.user_attrs["arch_key"] for t in pareto_front(result.study)}
+    assert len(picked) > len(front)  # the refine stage reaches past the front
+    assert all(t.user_attrs["arch_key"] in confirmations(result.study) for t in picked)
