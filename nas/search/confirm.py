@@ -135,9 +135,10 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
             break
         todo = todo[:room]
         finished = _time_round_robin(study, evaluator, todo, rounds, deadline, progress)
+        confirmed = confirmations(study)
         for t in finished:
             report.confirmed.append(t.number)
-            report.search_over_confirmed.append(_search_ms(t) / confirmations(study)[t.user_attrs["arch_key"]]["latency_ms"])
+            report.search_over_confirmed.append(_search_ms(t) / confirmed[t.user_attrs["arch_key"]]["latency_ms"])
         report.passes += 1
         if len(finished) < len(todo):
             report.stopped, report.complete = "timeout", False
@@ -165,6 +166,8 @@ def _time_round_robin(study: optuna.Study, evaluator: Evaluator, trials: list[Fr
         layers = resolve(arch)
         built.append((t, evaluator.build(arch, layers), arch, layers))
         timings[t.number] = _resumed(partial.get(t.user_attrs["arch_key"], {}))
+        if len(timings[t.number]) >= rounds:  # cut short under a larger --confirm: enough for this one
+            _record(study, t, timings[t.number], rounds)
     total = sum(max(rounds - len(timings[t.number]), 0) for t in trials)
     with tqdm(total=total, desc="confirming the front", unit="timing", disable=not progress, dynamic_ncols=True,
               file=sys.stderr) as bar:

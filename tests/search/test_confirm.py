@@ -196,3 +196,17 @@ def test_a_refine_stage_trains_only_confirmed_networks(search_config, space_file
     front = {t.user_attrs["arch_key"] for t in pareto_front(result.study)}
     assert len(picked) > len(front)  # the refine stage reaches past the front
     assert all(t.user_attrs["arch_key"] in confirmations(result.study) for t in picked)
+
+
+def test_a_confirmation_cut_short_under_more_rounds_completes_under_fewer(search_config, space_file: Path,  # noqa: ANN001
+                                                                          tmp_path: Path, clock: Clock) -> None:
+    study = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, confirm=0)).study
+    net = front_candidates(study)[0]
+    key = net.user_attrs["arch_key"]
+    study.set_user_attr(f"confirmed:{key}", {"latency_ms": 1.0, "timings_ms": [1.0, 1.2, 1.1], "complete": False,
+                                             "timings_noisy": [False] * 3, "timings_others_cpu": [0.0] * 3})
+    calls = len(clock.calls)
+    report = confirm_front(study, Evaluator(proxy=ProxySpec("params"), device="cpu"), rounds=3, progress=False,
+                           echo=lambda s: None)
+    assert confirmations(study)[key]["latency_ms"] == 1.1 and confirmations(study)[key]["rounds"] == 3
+    assert clock.calls[calls:].count(key) == 0 and net.number in report.confirmed
