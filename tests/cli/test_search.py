@@ -51,6 +51,8 @@ def _other_space_table(path: Path) -> Path:
 @pytest.mark.parametrize("args,message", [
     (["--timeout", "-5"], "--timeout: expected a positive number, got '-5'"),
     (["--timeout", "0"], "--timeout: expected a positive number, got '0'"),
+    (["--confirm", "-1"], "--confirm: expected an integer ≥ 0, got '-1'"),
+    (["--confirm", "1.5"], "--confirm: expected an integer ≥ 0, got '1.5'"),
     (["--storage", "notaurl"], "invalid storage URL 'notaurl'"),
     (["--storage", "postgresql://nobody@127.0.0.1:1/nas"], "cannot open storage postgresql://nobody@127.0.0.1:1/nas"),
     (["--study-name", "../../etc/x"], "study name '../../etc/x'"),
@@ -87,6 +89,9 @@ def test_a_search_in_onnxruntime_writes_onnx_beside_each_yaml(tmp_path: Path) ->
     (run_dir,) = (tmp_path / "runs").iterdir()
     listing = yaml.safe_load((run_dir / "pareto.yaml").read_text())
     assert listing["latency_backend"] == "onnxruntime" and listing["networks"]
+    # the front's latencies are confirmed in the same runtime: 3 more timings each (nas.search.confirm)
+    assert "confirmed: re-timed" in out.stdout
+    assert all(row["latency_confirmed"] and len(row["latency_timings_ms"]) == 3 for row in listing["networks"])
     for row in listing["networks"]:
         beside = run_dir / row["onnx"]["file"]
         assert beside == (run_dir / row["file"]).with_suffix(".onnx") and beside.is_file()
