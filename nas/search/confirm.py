@@ -20,12 +20,12 @@ layers are confirmed too until K networks are, so that none is trained on a sing
 
 Confirmations are study user attributes ``confirmed:<arch key>`` (Optuna cannot change a finished trial):
 ``{latency_ms, iqr_ms, noisy, others_cpu, timings_ms, search_ms, rounds, complete, host, at}``, written after
-every round, so Ctrl-C or a deadline loses at most the timing in progress: a record cut short
+every timing, so Ctrl-C or a deadline loses at most the timing in progress: a record cut short
 (``complete: false``) is not in force, and the rerun adds only its missing rounds. The host is recorded because
 a study joined from several machines confirms on whichever finishes (each re-times what is not yet
-confirmed). A timing flagged noisy
-(:mod:`nas.latency.noise`) is left out of the median; a network with no quiet timing is confirmed ``noisy`` and so
-never feasible on that number. Lookup-table latencies are predictions, not timings: nothing to confirm.
+confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with no
+quiet timing is confirmed ``noisy`` and so never feasible on that number. Lookup-table latencies are
+predictions, not timings: nothing to confirm.
 """
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
 def _time_round_robin(study: optuna.Study, evaluator: Evaluator, trials: list[FrozenTrial], rounds: int,
                       deadline: float | None, progress: bool) -> list[FrozenTrial]:
     """Up to ``rounds`` timings of each trial's network (each built once), one round over all of them at a time,
-    resuming a record cut short; every network's record is written after each round. Returns the trials whose
+    resuming a record cut short; a network's record is written after each of its timings. Returns the trials whose
     confirmation is complete (all of them unless ``deadline`` passed)."""
     from tqdm.auto import tqdm
 
