@@ -98,13 +98,12 @@ def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | No
                       "noisy": noisy, "latency_search_ms": trial.user_attrs["latency_ms"], "latency_confirmed": record}
     if target_ms is not None:
         out.user_attrs["feasible"] = latency <= target_ms and not noisy
+        out.system_attrs = {**trial.system_attrs, CONSTRAINTS_ATTR: [latency - target_ms, 1.0 if noisy else 0.0]}
     if trial.values is not None and len(trial.values) == 2:
         out.values = [trial.values[0], latency]
     elif trial.values is not None and isinstance(record.get("reward"), (int, float)):
         out.values = [float(record["reward"])]
         out.user_attrs["mnasnet_reward"] = float(record["reward"])
-    if target_ms is not None:
-        out.system_attrs = {**trial.system_attrs, CONSTRAINTS_ATTR: [latency - target_ms, 1.0 if noisy else 0.0]}
     return out
 
 
