@@ -68,17 +68,18 @@ def _header(v: Validator, **settings: Any) -> dict[str, Any]:
 
 
 def budget_stability(v: Validator, archs: Sequence[Arch], epochs: int, multiplier: int, seeds: Sequence[int],
-            n_boot: int) -> dict[str, Any]:
-    """Budget stability: the ground truth at ``epochs`` (mean over ``seeds``) against one training (this
-    validator's seed) at ``multiplier × epochs``, on the ``archs`` that have both: names, both accuracies and
-    τ/ρ with bootstrap CIs."""
+            n_boot: int, long_seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """Budget stability: the ground truth at ``epochs`` (mean over ``seeds``) against the mean top-1 at
+    ``multiplier × epochs`` over ``long_seeds`` (default: this validator's seed alone), on the ``archs`` that
+    have both: names, both accuracies and τ/ρ with bootstrap CIs."""
     names, xa, xb = [], [], []
     for arch in archs:
-        short, long = ground_truth(v, arch, epochs, seeds), v.accuracy(arch, multiplier * epochs, v.seed)
-        if isinstance(short, float) and long is not None:
+        short = ground_truth(v, arch, epochs, seeds)
+        longs = [v.accuracy(arch, multiplier * epochs, s) for s in (long_seeds or (v.seed,))]
+        if isinstance(short, float) and all(x is not None for x in longs):
             names.append(arch.name)
             xa.append(short)
-            xb.append(long)
+            xb.append(float(np.mean(longs)))
     return {"names": names, "short": xa, "long": xb,
             "corr": bootstrap_corr(xa, xb, n_boot=n_boot, seed=v.seed).to_dict()}
 

@@ -60,12 +60,42 @@ def plateau(v: Validator, archs: Sequence[Arch], *, factor: float = 1.5, seed: i
 
 def budget_check(v: Validator, archs: Sequence[Arch], epochs: int, factor: int, seeds: Sequence[int],
                  n_boot: int) -> dict[str, Any]:
-    """Budget stability: the truth at ``epochs`` (mean over ``seeds``) against one training at
-    ``factor × epochs`` (:func:`nas.validation.analysis.budget_stability`), and whether τ ≥
-    :data:`BUDGET_TAU` (``stable``)."""
-    b = budget_stability(v, archs, epochs, factor, seeds, n_boot)
+    """Budget stability: the truth at ``epochs`` (mean over ``seeds``) against the mean over the same seeds
+    at ``factor × epochs`` (:func:`nas.validation.analysis.budget_stability`), and whether τ ≥
+    :data:`BUDGET_TAU` (``stable``).
+
+    ``long_seeds`` are the seeds every arch with a truth has at ``factor × epochs`` (while some are still
+    training: the first seed alone, on the archs that have it). ``noise_cap_tau``: the τ seed noise alone
+    allows, if the ranking did not change at all — the Pearson r of the first two seeds at ``epochs`` on these
+    archs, raised to a ``len(seeds)``-seed mean on one side and a ``len(long_seeds)``-seed mean on the other
+    (Spearman–Brown), as τ = (2/π)·asin(ρ); NaN with fewer than 3 archs with two seeds."""
+    long_e = factor * epochs
+    with_truth = [a for a in archs if isinstance(ground_truth(v, a, epochs, seeds), float)]
+    long_seeds = [s for s in seeds if with_truth and all(v.accuracy(a, long_e, s) is not None for a in with_truth)]
+    long_seeds = long_seeds or list(seeds[:1])
+    b = budget_stability(v, archs, epochs, factor, seeds, n_boot, long_seeds=long_seeds)
     tau = b["corr"]["tau"]
-    return {**b, "epochs": epochs, "epochs_long": factor * epochs, "stable": bool(math.isfinite(tau) and tau >= BUDGET_TAU)}
+    r, cap = _noise_cap(v, with_truth, epochs, seeds, len(long_seeds))
+    return {**b, "epochs": epochs, "epochs_long": long_e, "seeds": list(seeds), "long_seeds": long_seeds,
+            "seed_pearson": r, "noise_cap_tau": cap, "stable": bool(math.isfinite(tau) and tau >= BUDGET_TAU)}
+
+
+def _noise_cap(v: Validator, archs: Sequence[Arch], epochs: int, seeds: Sequence[int],
+               k_long: int) -> tuple[float, float]:
+    """The Pearson r of the first two ``seeds`` at ``epochs`` on ``archs``, and the τ expected between a
+    ``len(seeds)``-seed mean and a ``k_long``-seed mean of the same nets if only seed noise separated them
+    (see :func:`budget_check`); NaN where it cannot be computed."""
+    if len(seeds) < 2:
+        return math.nan, math.nan
+    pairs = [(v.accuracy(a, epochs, seeds[0]), v.accuracy(a, epochs, seeds[1])) for a in archs]
+    x = np.array([p for p in pairs if None not in p], dtype=float)
+    if len(x) < 3 or x[:, 0].std() == 0 or x[:, 1].std() == 0:
+        return math.nan, math.nan
+    r = float(np.corrcoef(x[:, 0], x[:, 1])[0, 1])
+    if not math.isfinite(r) or r <= 0:
+        return r, math.nan
+    rel = [k * r / (1 + (k - 1) * r) for k in (len(seeds), k_long)]
+    return r, 2 / math.pi * math.asin(min(math.sqrt(rel[0] * rel[1]), 1.0))
 
 
 def _sb_tau(r: float, k: int) -> float:

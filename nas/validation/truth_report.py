@@ -4,6 +4,7 @@ test-on-the-other table; and the default with its rule. Every number comes from
 :func:`nas.validation.truth_analysis.analyse_truth`."""
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 from nas.markdown import table
@@ -84,8 +85,15 @@ def _budget_line(s: Mapping[str, Any]) -> str:
         return f"Budget stability: not trained yet (needs the first {s['plan'].budget_n} archs at 2·E)."
     verdict = "stable" if b["stable"] else "**not stable**"
     factor = b["epochs_long"] // b["epochs"]
+    seeds, cap = b["long_seeds"], b["noise_cap_tau"]
+    long = (f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"one training (seed {seeds[0]}"
+            + ("; the other seed's trainings at 2·E are not all done" if len(b["seeds"]) > 1 else "") + ")")
+    cap_text = "" if not math.isfinite(cap) else (
+        f" Seed noise alone would hold it near τ ≈ {fmt(cap)} even if the ranking did not change: the two seeds at "
+        f"E agree on these archs at Pearson r {fmt(b['seed_pearson'])} (raised to these means by Spearman–Brown).")
     return (f"Budget stability τ(E = {b['epochs']}, {factor}·E = {b['epochs_long']}) = {corr_text(b['corr'])} on "
-            f"{len(b['names'])} archs (truth vs one training at {factor}·E): {verdict} (needed τ ≥ {BUDGET_TAU}).")
+            f"{len(b['names'])} archs (the truth against {long} at {factor}·E): {verdict} (needed τ ≥ "
+            f"{BUDGET_TAU}).{cap_text}")
 
 
 def _noise_line(s: Mapping[str, Any]) -> str:

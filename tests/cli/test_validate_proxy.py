@@ -85,17 +85,18 @@ def test_truth_train_status_report_and_merge(tmp_path: Path, count_train: list[i
                                              capsys: pytest.CaptureFixture[str]) -> None:
     gpu = tmp_path / "gpu" / "train_cache.jsonl"  # as a GPU worker would write it, then merged here
     assert main(_truth_args(tmp_path, "--only", "truth", "--cache", str(gpu), "--lanes", "2")) == 0
-    # tiny: 5 archs × 2 seeds at E = 2, 4 at 1 epoch (the 2-epoch short runs are the seed-0 truth), 1 at 3, 2 at 4
-    assert count_train[0] == (10 + 4 + 1 + 2) + (10 + 4)
+    # tiny: 5 archs × 2 seeds at E = 2, 4 at 1 epoch (the 2-epoch short runs are the seed-0 truth), 1 at 3,
+    # 2 × 2 seeds at 4
+    assert count_train[0] == (10 + 4 + 1 + 4) + (10 + 4)
     out = capsys.readouterr().out
-    assert "tiny.yaml: main 10/10; short 8/8; plateau 1/1; budget 2/2" in out
+    assert "tiny.yaml: main 10/10; short 8/8; plateau 1/1; budget 4/4" in out
     main_cache = tmp_path / "main" / "train_cache.jsonl"
     assert main(_truth_args(tmp_path, "--only", "truth-status", "--cache", str(main_cache))) == 0
     assert "main 0/10" in capsys.readouterr().out
     assert main(_truth_args(tmp_path, "--only", "truth-report", "--cache", str(main_cache), "--merge-cache", str(gpu))) == 0
-    assert count_train[0] == 31  # the report trains nothing
+    assert count_train[0] == 33  # the report trains nothing
     captured = capsys.readouterr()
-    assert "merged 31 training(s)" in captured.err
+    assert "merged 33 training(s)" in captured.err
     assert "## Converged ground truth" in captured.out and "| predictor:3 |" in captured.out
     assert "Default search proxy by this evidence" in (tmp_path / "docs" / "b.md").read_text()
 

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from validation.helpers import count_trainings, make_validator, small_setup, write_tiny_space
 
@@ -22,12 +23,14 @@ def test_plan_parts_and_job_order(space_path: Path, setup) -> None:
     assert (plan.plateau_epochs, plan.budget_epochs) == (6, 8)
     jobs = truth_jobs(v, sp, plan)
     triples = [(j.arch.name, j.epochs, j.seed) for j in jobs]
-    assert len(triples) == len(set(triples)) == 4 * 2 + 3 * 2 + 2 + 2
+    assert len(triples) == len(set(triples)) == 4 * 2 + 3 * 2 + 2 + 2 * 2  # budget: every seed, as the truth
     tiers = [0 if (e, s) in ((4, 0), (4, 1)) else 1 if e in (1, 2) else 2 for _, e, s in triples]
     assert tiers == sorted(tiers)  # the truth first, then short trainings, then plateau and budget
-    assert [e for _, e, _ in triples[-4:]] == [8, 8, 6, 6]  # longest first within a tier
+    assert [e for _, e, _ in triples[-6:]] == [8, 8, 8, 8, 6, 6]  # longest first within a tier
     assert {j.arch.name for j in jobs} == {a.name for a in v.archs(4)}
-    assert [(j.epochs, j.seed) for j in truth_jobs(v, sp, plan, ["budget"])] == [(8, 0), (8, 0)]
+    budget = truth_jobs(v, sp, plan, ["budget"])
+    assert [(j.epochs, j.seed) for j in budget] == [(8, 0), (8, 1), (8, 0), (8, 1)]  # each net's seeds together
+    assert budget[0].arch.name == budget[1].arch.name != budget[2].arch.name
     with pytest.raises(ValueError, match="n must be an integer"):
         SpacePlan("x", -1)
     with pytest.raises(ValueError, match="budget factor"):
@@ -39,7 +42,7 @@ def test_ground_truth_cache_format(trained) -> None:
     trained, on what, how, where and with what result."""
     folder, validators, plan = trained
     lines = [json.loads(line) for line in (folder / "train_cache.jsonl").read_text().splitlines()]
-    assert len(lines) == len({train_record_key(r) for r in lines}) == 2 * (16 + 8) + 2 + 2 * 4
+    assert len(lines) == len({train_record_key(r) for r in lines}) == 2 * (16 + 8) + 2 + 2 * 8
     required = {"arch_key", "arch_name", "arch", "data", "recipe", "epochs", "seed", "status", "test_top1",
                 "train_loss", "seconds", "n_params", "train_images", "test_images", "resolution_px", "memory_format",
                 "cuda_graphs", "date", "torch", "threads", "cpu", "device"}
@@ -58,7 +61,7 @@ def test_status_and_merge(trained, tmp_path: Path) -> None:
     folder, validators, plan = trained
     status = truth_status(validators[0], plan.spaces[0], plan)
     assert status == {"main": {"planned": 16, "ok": 16, "failed": 0}, "short": {"planned": 8, "ok": 8, "failed": 0},
-                      "plateau": {"planned": 2, "ok": 2, "failed": 0}, "budget": {"planned": 4, "ok": 4, "failed": 0}}
+                      "plateau": {"planned": 2, "ok": 2, "failed": 0}, "budget": {"planned": 8, "ok": 8, "failed": 0}}
     src = folder / "train_cache.jsonl"
     target = tmp_path / "main.jsonl"
     first = JsonlCache(src, train_record_key).records
@@ -85,6 +88,14 @@ def test_truth_checks(trained) -> None:
     assert p[1]["converged"] == (p[1]["mean_pt"] < 0.2)
     b = budget_check(v, v.archs(4), 2, 2, (0, 1), n_boot=50)
     assert len(b["names"]) == 4 and b["epochs_long"] == 4 and b["stable"] == (b["corr"]["tau"] >= 0.8)
+    assert b["long_seeds"] == [0, 1]  # the truth at 2·E is a mean over the same seeds as at E
+    a0 = v.archs(1)[0]
+    assert b["long"][0] == pytest.approx((v.accuracy(a0, 4, 0) + v.accuracy(a0, 4, 1)) / 2)
+    r = float(np.corrcoef([v.accuracy(a, 2, 0) for a in v.archs(4)], [v.accuracy(a, 2, 1) for a in v.archs(4)])[0, 1])
+    assert b["seed_pearson"] == pytest.approx(r)
+    assert b["noise_cap_tau"] == pytest.approx(_sb_tau(r, 2)) or not r > 0  # 2-seed means on both sides
+    one = budget_check(v, v.archs(4), 2, 2, (0, 1, 7), n_boot=50)  # seed 7 never trained: neither side has it
+    assert one["names"] == [] and one["long_seeds"] == [0]
     n = seed_agreement(v, v.archs(8), 2, (0, 1), n_boot=50)
     assert len(n["names"]) == 8 and n["can_judge"] == (n["corr"]["tau"] >= NOISE_TAU)
     assert n["tau_of_means"][1] <= n["tau_of_means"][2] <= n["tau_of_means"][4] or not n["pearson"] > 0
