@@ -207,12 +207,7 @@ def _part_e(e: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
              f"Goal: each busy median within ±{LOAD_TOLERANCE * 100:g} % of the quiet one, or flagged noisy — "
              "never an unflagged ×2.", "", table(head, body, "l" + "rrrll" * len(modes)), ""]
     for m in modes:
-        verdicts = [r[m]["verdict"] for r in rows]
-        missed = [r["net"] for r in rows if r[m]["verdict"].startswith("MISSED")]
-        twice = sum(v == "MISSED ×2" for v in verdicts)
-        lines.append(f"- {m}: {verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, "
-                     f"{verdicts.count('flagged')} flagged, {len(missed)} missed{' (' + ', '.join(missed) + ')' if missed else ''}"
-                     f" — {'goal met' if not missed else 'goal missed'}; unflagged ×2: {twice}.")
+        lines.append(_verdict_line(m, [{**r[m], "net": r["net"]} for r in rows], "ratio", "verdict", name="net"))
     return lines
 
 
@@ -256,9 +251,9 @@ def _part_f(f: dict[str, Any], config: LatencyBenchConfig) -> list[str]:
     head += ["busy now (ms)", "busy now/quiet", "load alone"] if now else []
     head += ["single timing (ms)", "single/quiet"] if single else []
     lines += ["", table(head, body, "llrlrrl" + ("rrl" if now else "") + ("rr" if single else "")), "",
-              _front_line("reported vs quiet", rows, "ratio", "verdict")]
+              _verdict_line("reported vs quiet", rows, "ratio", "verdict")]
     if now:
-        lines.append(_front_line("busy now vs quiet (same minute)", rows, "now_ratio", "now_verdict"))
+        lines.append(_verdict_line("busy now vs quiet (same minute)", rows, "now_ratio", "now_verdict"))
     ratios = [r["search_ratio"] for r in rows if isinstance(r.get("search_ratio"), (int, float))]
     if ratios:
         within = sum(abs(x - 1) <= LOAD_TOLERANCE for x in ratios)
@@ -272,13 +267,17 @@ def _num(x: Any) -> str:
     return f"{x:.2f}" if isinstance(x, (int, float)) else "–"
 
 
-def _front_line(what: str, rows: list[dict[str, Any]], ratio: str, verdict: str) -> str:
+def _verdict_line(what: str, rows: list[dict[str, Any]], ratio: str, verdict: str, name: str | None = None) -> str:
+    """One bullet with the verdicts of ``rows`` (parts e and f): how many within ±25 %, flagged, missed (named
+    by ``rows[i][name]`` when given) and unflagged ×2; with ``name`` unset also the count and the ratio range."""
     verdicts = [r[verdict] for r in rows]
-    missed = sum(v.startswith("MISSED") for v in verdicts)
-    return (f"- {what}: {len(rows)} networks, ratio {min(r[ratio] for r in rows):.2f}–"
-            f"{max(r[ratio] for r in rows):.2f}; {verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, "
-            f"{verdicts.count('flagged')} flagged, {missed} missed — {'goal met' if not missed else 'goal missed'}; "
-            f"unflagged ×2: {verdicts.count('MISSED ×2')}.")
+    missed = [r for r in rows if r[verdict].startswith("MISSED")]
+    size = "" if name else (f"{len(rows)} networks, ratio {min(r[ratio] for r in rows):.2f}–"
+                            f"{max(r[ratio] for r in rows):.2f}; ")
+    names = f" ({', '.join(str(r[name]) for r in missed)})" if name and missed else ""
+    return (f"- {what}: {size}{verdicts.count('ok')} within ±{LOAD_TOLERANCE * 100:g} %, "
+            f"{verdicts.count('flagged')} flagged, {len(missed)} missed{names} — "
+            f"{'goal met' if not missed else 'goal missed'}; unflagged ×2: {verdicts.count('MISSED ×2')}.")
 
 
 def _cores(value: Any) -> str:
