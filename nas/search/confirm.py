@@ -24,8 +24,11 @@ every timing, so Ctrl-C or a deadline loses at most the timing in progress: a re
 (``complete: false``) is not in force, and the rerun adds only its missing rounds. The host is recorded because
 a study joined from several machines confirms on whichever finishes (each re-times what is not yet
 confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with no
-quiet timing is confirmed ``noisy`` and so never feasible on that number. Lookup-table latencies are
-predictions, not timings: nothing to confirm.
+quiet timing is confirmed ``noisy`` and so never feasible on that number. A network whose one search timing was
+flagged noisy is a candidate too, taken on that timing as if it were quiet until it is confirmed: with a quiet
+confirmation it is judged on that (``rescued``), without one it stays noisy and off the front — a load that
+passed during the search no longer hides its networks for good. Lookup-table latencies are predictions, not
+timings: nothing to confirm.
 """
 from __future__ import annotations
 
@@ -59,11 +62,13 @@ class ConfirmReport:
     """What one :func:`confirm_front` call did: ``confirmed`` trial numbers re-timed now, the ratio of each one's
     search timing to its confirmed median (``search_over_confirmed``), the networks that ``left`` the front,
     the ``passes`` over a changing front, and whether every member of the final front is confirmed
-    (``complete``)."""
+    (``complete``); ``rescued``: networks whose search timing was flagged noisy and whose quiet confirmation put
+    them on the final front."""
 
     confirmed: list[int] = field(default_factory=list)
     search_over_confirmed: list[float] = field(default_factory=list)
     left: list[int] = field(default_factory=list)
+    rescued: list[int] = field(default_factory=list)
     passes: int = 0
     complete: bool = True
     seconds: float = 0.0
@@ -82,6 +87,8 @@ class ConfirmReport:
                 f"medians")
         if self.left:
             text += f"; {len(self.left)} left the front"
+        if self.rescued:
+            text += f"; {len(self.rescued)} timed noisy in the search joined it on a quiet re-timing"
         if self.stopped:
             text += f"; stopped at the {self.stopped}: rerun the same command to confirm the rest"
         elif not self.complete:
@@ -90,19 +97,20 @@ class ConfirmReport:
 
 
 def front_candidates(study: optuna.Study, target_ms: float | None = None, top_k: int = 5,
-                     at_least: int = 0) -> list[FrozenTrial]:
+                     at_least: int = 0, unconfirmed_noisy_ok: bool = False) -> list[FrozenTrial]:
     """The networks an export would take as meeting the target: the Pareto front (two objectives; with the next
     non-dominated layers until ``at_least`` networks) or the ``max(top_k, at_least)`` feasible trials by reward
-    (one), confirmed latencies in force, one trial per architecture."""
+    (one), confirmed latencies in force, one trial per architecture. ``unconfirmed_noisy_ok``: a network whose
+    only timing was flagged noisy is taken on it as if quiet until it is confirmed (the networks to re-time)."""
     unique: dict[str, FrozenTrial] = {}
     if len(study.directions) > 1:
-        for layer in pareto_layers(study, target_ms):
+        for layer in pareto_layers(study, target_ms, unconfirmed_noisy_ok):
             for t in layer:
                 unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
             if len(unique) >= at_least:
                 break
         return list(unique.values())
-    for t in sorted(feasible_trials(study, target_ms), key=lambda t: -t.value):
+    for t in sorted(feasible_trials(study, target_ms, unconfirmed_noisy_ok), key=lambda t: -t.value):
         unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
     return list(unique.values())[:max(top_k, at_least)]
 
@@ -128,7 +136,8 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
     first = {t.number for t in front_candidates(study, target, top_k, at_least)}
     while True:
         done = set(confirmations(study))
-        todo = [t for t in front_candidates(study, target, top_k, at_least) if t.user_attrs["arch_key"] not in done]
+        todo = [t for t in front_candidates(study, target, top_k, at_least, unconfirmed_noisy_ok=True)
+                if t.user_attrs["arch_key"] not in done]
         room = max_networks - len(report.confirmed)
         if not todo or room <= 0:
             report.complete = not todo
@@ -144,7 +153,9 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
             report.stopped, report.complete = "timeout", False
             break
     final = {t.number for t in front_candidates(study, target, top_k, at_least)}
-    report.left = sorted(n for n in set(report.confirmed) | first if n not in final)
+    noisy_search = {t.number for t in study.get_trials(deepcopy=False) if t.user_attrs.get("noisy")}
+    report.left = sorted(n for n in set(report.confirmed) | first if n not in final and n not in noisy_search)
+    report.rescued = sorted(final & noisy_search)
     report.seconds = time.perf_counter() - started
     if report.line():
         echo(report.line())

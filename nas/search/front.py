@@ -4,8 +4,8 @@ the progress bar).
 
 * A trial records its constraints as ``[latency_ms − target_ms, noisy]`` (:func:`set_latency_constraint`) in
   the list form that both Optuna 5's samplers and optuna-dashboard 0.21 read.
-* A trial is **feasible** (:func:`is_feasible`) when it completed, its latency was not flagged noisy, and its
-  recorded median latency meets the target — the study's own target (then exactly its stored constraints) or
+* A trial is **feasible** (:func:`is_feasible`) when it completed, its latency was not flagged noisy (or a
+  confirmation re-timed it quiet), and its recorded median latency meets the target — the study's own target (then exactly its stored constraints) or
   another one given to re-judge it.
 * The **Pareto front** (:func:`pareto_front`) of a two-objective study (proxy ↑, latency ↓) is Optuna's own
   constraint-aware ``best_trials``; for another target the trials are copied into an in-memory study with the
@@ -55,10 +55,19 @@ def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_
     trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_ATTR, values)
 
 
-def is_feasible(trial: FrozenTrial, target_ms: float | None = None) -> bool:
+def _noisy(trial: FrozenTrial, unconfirmed_noisy_ok: bool = False) -> bool:
+    """Whether ``trial``'s latency counts as noisy: flagged, and (with ``unconfirmed_noisy_ok``) confirmed."""
+    return bool(trial.user_attrs.get("noisy")) and not (unconfirmed_noisy_ok and "latency_confirmed" not in trial.user_attrs)
+
+
+def is_feasible(trial: FrozenTrial, target_ms: float | None = None, unconfirmed_noisy_ok: bool = False) -> bool:
     """Whether ``trial`` completed, its latency was not noisy, and it meets the target: its recorded
-    ``latency_ms`` ≤ ``target_ms``, or, with no target given, every stored constraint ≤ 0."""
-    if trial.state != TrialState.COMPLETE or trial.user_attrs.get("noisy"):
+    ``latency_ms`` ≤ ``target_ms``, or, with no target given, every stored constraint ≤ 0.
+
+    ``unconfirmed_noisy_ok`` (with ``target_ms``): a trial whose search timing was flagged noisy and that has no
+    confirmation yet is judged on that timing as if it were quiet — the candidates a confirmation re-times
+    (:mod:`nas.search.confirm`), never a front to export."""
+    if trial.state != TrialState.COMPLETE or _noisy(trial, unconfirmed_noisy_ok and target_ms is not None):
         return False
     if target_ms is None:
         return all(v <= 0 for v in trial.constraints.values())
@@ -93,7 +102,8 @@ def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | No
     """A copy of ``trial`` judged on the confirmation ``record`` (see :func:`completed_trials`); ``feasible`` is
     re-judged against ``target_ms`` (the study's own target)."""
     out = copy.copy(trial)
-    latency, noisy = float(record["latency_ms"]), bool(trial.user_attrs.get("noisy") or record.get("noisy"))
+    # The confirmation's median is of its quiet timings: it supersedes a search timing flagged noisy.
+    latency, noisy = float(record["latency_ms"]), bool(record.get("noisy"))
     out.user_attrs = {**trial.user_attrs, "latency_ms": latency, "latency_iqr_ms": record.get("iqr_ms"),
                       "noisy": noisy, "latency_search_ms": trial.user_attrs["latency_ms"], "latency_confirmed": record}
     if target_ms is not None:
@@ -107,9 +117,11 @@ def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | No
     return out
 
 
-def feasible_trials(study: optuna.Study, target_ms: float | None = None) -> list[FrozenTrial]:
-    """The feasible trials of ``study`` (:func:`is_feasible`; confirmed latencies in force), in trial order."""
-    return [t for t in completed_trials(study) if is_feasible(t, target_ms)]
+def feasible_trials(study: optuna.Study, target_ms: float | None = None,
+                    unconfirmed_noisy_ok: bool = False) -> list[FrozenTrial]:
+    """The feasible trials of ``study`` (:func:`is_feasible`, also for ``unconfirmed_noisy_ok``; confirmed
+    latencies in force), in trial order."""
+    return [t for t in completed_trials(study) if is_feasible(t, target_ms, unconfirmed_noisy_ok)]
 
 
 def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[FrozenTrial]:
@@ -123,16 +135,19 @@ def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[Fr
     return next(pareto_layers(study, target), [])
 
 
-def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterator[list[FrozenTrial]]:
+def pareto_layers(study: optuna.Study, target_ms: float | None = None,
+                  unconfirmed_noisy_ok: bool = False) -> Iterator[list[FrozenTrial]]:
     """The feasible trials of a multi-objective study in successive non-dominated layers (the front, then the
     front of what remains, …), each in trial order — Optuna's ``best_trials`` on in-memory copies whose
-    constraints are judged against ``target_ms`` (default: the study's own), confirmed latencies in force."""
+    constraints are judged against ``target_ms`` (default: the study's own), confirmed latencies in force;
+    ``unconfirmed_noisy_ok`` as in :func:`is_feasible`."""
     target = latency_target(study, target_ms)
+    ok = unconfirmed_noisy_ok and target is not None
     remaining = [t for t in completed_trials(study) if "latency_ms" in t.user_attrs]
     by_number = {t.number: t for t in remaining}
     while remaining:
         judged = optuna.create_study(directions=study.directions)
-        judged.add_trials([_rejudged(t, target) for t in remaining])
+        judged.add_trials([_rejudged(t, target, ok) for t in remaining])
         layer = sorted((by_number[t.user_attrs["nas_trial_number"]] for t in judged.best_trials),
                        key=lambda t: t.number)
         if not layer:
@@ -142,10 +157,10 @@ def pareto_layers(study: optuna.Study, target_ms: float | None = None) -> Iterat
         remaining = [t for t in remaining if t.number not in numbers]
 
 
-def _rejudged(trial: FrozenTrial, target_ms: float | None) -> FrozenTrial:
+def _rejudged(trial: FrozenTrial, target_ms: float | None, unconfirmed_noisy_ok: bool = False) -> FrozenTrial:
     """A copy of ``trial`` whose constraint is re-judged against ``target_ms`` (``None``: kept as stored), and
     which remembers its number."""
-    noisy = 1.0 if trial.user_attrs.get("noisy") else 0.0
+    noisy = 1.0 if _noisy(trial, unconfirmed_noisy_ok) else 0.0
     system_attrs: dict[str, Any] = dict(trial.system_attrs)
     if target_ms is not None:
         system_attrs[CONSTRAINTS_ATTR] = [float(trial.user_attrs["latency_ms"] - target_ms), noisy]

@@ -23,10 +23,12 @@ TARGET = 8.0
 
 class Clock:
     """A fake ``Evaluator.measure``: each architecture's first timing is ``lucky`` × its true latency (MACs / 100k),
-    later ones the truth; ``noisy_keys`` are always flagged noisy after the first. Records every call's key."""
+    later ones the truth; ``noisy_keys`` are always flagged noisy after the first, ``noisy_first`` only in the first.
+    Records every call's key."""
 
-    def __init__(self, lucky: float = 0.5, noisy_keys: frozenset[str] = frozenset()):
-        self.lucky, self.noisy_keys, self.calls = lucky, noisy_keys, []
+    def __init__(self, lucky: float = 0.5, noisy_keys: frozenset[str] = frozenset(),
+                 noisy_first: frozenset[str] = frozenset()):
+        self.lucky, self.noisy_keys, self.noisy_first, self.calls = lucky, noisy_keys, noisy_first, []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> "Clock":
         monkeypatch.setattr(Evaluator, "measure", lambda evaluator, model, arch, layers: self(evaluator, model, arch, layers))
@@ -38,7 +40,8 @@ class Clock:
         first = key not in self.calls
         self.calls.append(key)
         if first:
-            return Timing(truth.median_ms * self.lucky, 0.01, others_cpu=0.0)
+            noisy = key in self.noisy_first
+            return Timing(truth.median_ms * self.lucky, 0.01, noisy=noisy, others_cpu=1.4 if noisy else 0.0)
         return Timing(truth.median_ms, 0.01, noisy=key in self.noisy_keys, others_cpu=1.4 if key in self.noisy_keys else 0.0)
 
 
@@ -121,6 +124,32 @@ def test_a_network_noisy_in_every_confirming_timing_is_not_feasible(search_confi
     export_pareto(first.study, first.run_dir, echo=lambda s: None, onnx=False)
     listing = yaml.safe_load((first.run_dir / "pareto.yaml").read_text())
     assert fastest.number in {r["trial"] for r in listing["noisy_trials"]}
+
+
+def test_a_network_timed_noisy_in_the_search_joins_the_front_on_a_quiet_confirmation(  # noqa: ANN001
+        search_config, space_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = Clock(lucky=1.0).install(monkeypatch)
+    first = run_search(search_config(space_file, tmp_path / "a", trials=12, latency_target_ms=TARGET, confirm=0))
+    fastest = min(front_candidates(first.study), key=lambda t: t.user_attrs["latency_ms"])
+    key = fastest.user_attrs["arch_key"]
+    assert plain.calls.count(key) == 1
+    # the same search, but the load was on while that network was timed: flagged noisy, off the front
+    Clock(lucky=1.0, noisy_first=frozenset({key})).install(monkeypatch)
+    again = run_search(search_config(space_file, tmp_path / "b", trials=12, latency_target_ms=TARGET, confirm=3))
+    trial = again.study.trials[fastest.number]
+    assert trial.user_attrs["arch_key"] == key and trial.user_attrs["noisy"] and not trial.user_attrs["feasible"]
+    # the confirmation re-timed it (quiet now) and judges it on that: it is on the front, and says so
+    record = confirmations(again.study)[key]
+    assert not record["noisy"] and record["latency_ms"] == pytest.approx(truth_ms(trial))
+    assert fastest.number in again.confirmation.rescued and fastest.number not in again.confirmation.left
+    assert "1 timed noisy in the search joined it on a quiet re-timing" in again.confirmation.line()
+    assert fastest.number in {t.number for t in pareto_front(again.study)}
+    judged = next(t for t in completed_trials(again.study) if t.number == fastest.number)
+    assert judged.user_attrs["noisy"] is False and judged.user_attrs["feasible"] is True
+    export_pareto(again.study, again.run_dir, echo=lambda s: None, onnx=False)
+    listing = yaml.safe_load((again.run_dir / "pareto.yaml").read_text())
+    assert fastest.number in {r["trial"] for r in listing["networks"]}
+    assert fastest.number not in {r["trial"] for r in listing.get("noisy_trials", [])}
 
 
 def test_one_objective_recomputes_the_reward(search_config, space_file: Path, tmp_path: Path, clock: Clock) -> None:  # noqa: ANN001
