@@ -5,8 +5,8 @@ the progress bar).
 * A trial records its constraints as ``[latency_ms − target_ms, noisy]`` (:func:`set_latency_constraint`) in
   the list form that both Optuna 5's samplers and optuna-dashboard 0.21 read.
 * A trial is **feasible** (:func:`is_feasible`) when it completed, its latency was not flagged noisy (or a
-  confirmation re-timed it quiet), and its recorded median latency meets the target — the study's own target (then exactly its stored constraints) or
-  another one given to re-judge it.
+  confirmation re-timed it quiet), and its recorded median latency meets the target — the study's own target
+  (then exactly its stored constraints) or another one given to re-judge it.
 * The **Pareto front** (:func:`pareto_front`) of a two-objective study (proxy ↑, latency ↓) is Optuna's own
   constraint-aware ``best_trials``; for another target the trials are copied into an in-memory study with the
   constraints re-judged, so the same Optuna code decides.
@@ -57,7 +57,8 @@ def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_
 
 def _noisy(trial: FrozenTrial, unconfirmed_noisy_ok: bool = False) -> bool:
     """Whether ``trial``'s latency counts as noisy: flagged, and (with ``unconfirmed_noisy_ok``) confirmed."""
-    return bool(trial.user_attrs.get("noisy")) and not (unconfirmed_noisy_ok and "latency_confirmed" not in trial.user_attrs)
+    pending = unconfirmed_noisy_ok and "latency_confirmed" not in trial.user_attrs
+    return bool(trial.user_attrs.get("noisy")) and not pending
 
 
 def is_feasible(trial: FrozenTrial, target_ms: float | None = None, unconfirmed_noisy_ok: bool = False) -> bool:
