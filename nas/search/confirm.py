@@ -23,12 +23,16 @@ Confirmations are study user attributes ``confirmed:<arch key>`` (Optuna cannot 
 every timing, so Ctrl-C or a deadline loses at most the timing in progress: a record cut short
 (``complete: false``) is not in force, and the rerun adds only its missing rounds. The host is recorded because
 a study joined from several machines confirms on whichever finishes (each re-times what is not yet
-confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with no
-quiet timing is confirmed ``noisy`` and so never feasible on that number. A network whose one search timing was
-flagged noisy is a candidate too, taken on that timing as if it were quiet until it is confirmed: with a quiet
-confirmation it is judged on that (``rescued``), without one it stays noisy and off the front — a load that
-passed during the search no longer hides its networks for good. Lookup-table latencies are predictions, not
-timings: nothing to confirm.
+confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with fewer
+quiet timings than a majority of its timings is confirmed ``noisy`` and so never feasible on that number. A
+network whose latency stands flagged noisy (its one search timing, or an earlier confirmation) is a candidate
+too, taken on that number as if it were quiet, and re-timed once per call: with a quiet confirmation it is judged
+on that (``rescued``), without one it stays off the front — so a load that passed no longer hides its networks
+for good, and a rerun on a quiet machine re-judges them. When a pass re-times such networks and none comes out
+quiet, the load is still on and the rest are not tried; when every network of a pass is confirmed noisy, the
+confirmation stops there (``stopped = "load"``) — a busy machine would otherwise walk the whole study, layer by
+layer.
+Lookup-table latencies are predictions, not timings: nothing to confirm.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 import optuna
@@ -46,7 +50,8 @@ from optuna.trial import FrozenTrial
 from nas.arch.layers import resolve
 from nas.search.evaluate import Evaluator, Timing
 from nas.search.export import trial_arch
-from nas.search.front import CONFIRMED_PREFIX, confirmations, feasible_trials, latency_target, pareto_layers
+from nas.search.front import (CONFIRMED_PREFIX, completed_trials, confirmations, feasible_trials, latency_target,
+                              pareto_layers)
 from nas.search.objective import mnasnet_reward
 
 __all__ = ["DEFAULT_ROUNDS", "MAX_NETWORKS", "ConfirmReport", "confirm_front", "front_candidates"]
@@ -60,7 +65,8 @@ MAX_NETWORKS = 40
 @dataclass
 class ConfirmReport:
     """What one :func:`confirm_front` call did: ``confirmed`` trial numbers re-timed now, the ratio of each one's
-    search timing to its confirmed median (``search_over_confirmed``), the networks that ``left`` the front,
+    search timing to its confirmed median (``search_over_confirmed``; not for search timings flagged noisy), the
+    networks that ``left`` the front,
     the ``passes`` over a changing front, and whether every member of the final front is confirmed
     (``complete``); ``rescued``: networks whose search timing was flagged noisy and whose quiet confirmation put
     them on the final front."""
@@ -74,7 +80,8 @@ class ConfirmReport:
     seconds: float = 0.0
     max_networks: int = MAX_NETWORKS
     stopped: str = ""
-    """Why the confirmation stopped before the front was confirmed (``"timeout"``: the deadline), else empty."""
+    """Why the confirmation stopped before the front was confirmed (``"timeout"``: the deadline; ``"load"``: every
+    timing of a pass was flagged noisy), else empty."""
 
     def line(self) -> str:
         """One line for the user (empty when nothing was re-timed)."""
@@ -82,14 +89,18 @@ class ConfirmReport:
             return (f"confirmed: nothing (the {self.stopped} came first): the front keeps its single timings; rerun "
                     "the same command to confirm it") if self.stopped else ""
         r = self.search_over_confirmed
+        ratio = f"{min(r):.2f}" if r and min(r) == max(r) else f"{min(r):.2f}–{max(r):.2f}" if r else ""
         text = (f"confirmed: re-timed {len(self.confirmed)} front network(s) in {self.passes} pass(es), "
-                f"{self.seconds:.0f} s; the search's single timings were {min(r):.2f}–{max(r):.2f}× the confirmed "
-                f"medians")
+                f"{self.seconds:.0f} s" + (f"; the search's single timings were {ratio}× the confirmed medians"
+                                          if r else ""))
         if self.left:
             text += f"; {len(self.left)} left the front"
         if self.rescued:
             text += f"; {len(self.rescued)} timed noisy in the search joined it on a quiet re-timing"
-        if self.stopped:
+        if self.stopped == "load":
+            text += ("; stopped: other processes disturbed every timing of the last pass, so the rest keep their "
+                     "single timing; rerun the same command on a quiet machine to confirm them")
+        elif self.stopped:
             text += f"; stopped at the {self.stopped}: rerun the same command to confirm the rest"
         elif not self.complete:
             text += f"; stopped at {self.max_networks} networks: the rest keep their single timing"
@@ -97,20 +108,20 @@ class ConfirmReport:
 
 
 def front_candidates(study: optuna.Study, target_ms: float | None = None, top_k: int = 5,
-                     at_least: int = 0, unconfirmed_noisy_ok: bool = False) -> list[FrozenTrial]:
+                     at_least: int = 0, ignore_noisy: Collection[str] = ()) -> list[FrozenTrial]:
     """The networks an export would take as meeting the target: the Pareto front (two objectives; with the next
     non-dominated layers until ``at_least`` networks) or the ``max(top_k, at_least)`` feasible trials by reward
-    (one), confirmed latencies in force, one trial per architecture. ``unconfirmed_noisy_ok``: a network whose
-    only timing was flagged noisy is taken on it as if quiet until it is confirmed (the networks to re-time)."""
+    (one), confirmed latencies in force, one trial per architecture. ``ignore_noisy``: architecture keys whose
+    latency is taken as if it were not flagged noisy (the networks about to be re-timed)."""
     unique: dict[str, FrozenTrial] = {}
     if len(study.directions) > 1:
-        for layer in pareto_layers(study, target_ms, unconfirmed_noisy_ok):
+        for layer in pareto_layers(study, target_ms, ignore_noisy):
             for t in layer:
                 unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
             if len(unique) >= at_least:
                 break
         return list(unique.values())
-    for t in sorted(feasible_trials(study, target_ms, unconfirmed_noisy_ok), key=lambda t: -t.value):
+    for t in sorted(feasible_trials(study, target_ms, ignore_noisy), key=lambda t: -t.value):
         unique.setdefault(t.user_attrs.get("arch_key", str(t.number)), t)
     return list(unique.values())[:max(top_k, at_least)]
 
@@ -134,9 +145,16 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
         return report
     started = time.perf_counter()
     first = {t.number for t in front_candidates(study, target, top_k, at_least)}
+    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    noisy_search = {t.number for t in trials if t.user_attrs.get("noisy")}
+    # Networks whose latency stands flagged noisy (in the search or in an earlier confirmation) are re-timed once
+    # each while their noisy number would put them on the front, until a pass re-times some and none comes out
+    # quiet: then the load is still on, and they stay off.
+    retry = {t.user_attrs["arch_key"] for t in completed_trials(study) if t.user_attrs.get("noisy")}
+    timed: set[str] = set()
     while True:
-        done = set(confirmations(study))
-        todo = [t for t in front_candidates(study, target, top_k, at_least, unconfirmed_noisy_ok=True)
+        done = {k for k, r in confirmations(study).items() if not r.get("noisy")} | timed
+        todo = [t for t in front_candidates(study, target, top_k, at_least, ignore_noisy=retry - timed)
                 if t.user_attrs["arch_key"] not in done]
         room = max_networks - len(report.confirmed)
         if not todo or room <= 0:
@@ -146,16 +164,25 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
         finished = _time_round_robin(study, evaluator, todo, rounds, deadline, progress)
         confirmed = confirmations(study)
         for t in finished:
+            key = t.user_attrs["arch_key"]
+            timed.add(key)
             report.confirmed.append(t.number)
-            report.search_over_confirmed.append(_search_ms(t) / confirmed[t.user_attrs["arch_key"]]["latency_ms"])
+            if t.number not in noisy_search:  # a disturbed search timing says nothing about the winner's curse
+                report.search_over_confirmed.append(_search_ms(t) / confirmed[key]["latency_ms"])
+        retimed = [t.user_attrs["arch_key"] for t in finished if t.user_attrs["arch_key"] in retry]
+        if retimed and all(confirmed[k].get("noisy") for k in retimed):
+            retry = set()
         report.passes += 1
         if len(finished) < len(todo):
             report.stopped, report.complete = "timeout", False
             break
+        if all(confirmed[t.user_attrs["arch_key"]].get("noisy") for t in finished):
+            report.stopped, report.complete = "load", False  # each layer would go the same way
+            break
     final = {t.number for t in front_candidates(study, target, top_k, at_least)}
-    noisy_search = {t.number for t in study.get_trials(deepcopy=False) if t.user_attrs.get("noisy")}
-    report.left = sorted(n for n in set(report.confirmed) | first if n not in final and n not in noisy_search)
-    report.rescued = sorted(final & noisy_search)
+    now = set(report.confirmed)
+    report.left = sorted((first | (now - noisy_search)) - final)
+    report.rescued = sorted(final & noisy_search & now)
     report.seconds = time.perf_counter() - started
     if report.line():
         echo(report.line())
@@ -210,11 +237,12 @@ def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], roun
     """Store the confirmation of ``trial`` from its ``timings`` so far (complete once there are ``rounds``)."""
     quiet = [x for x in timings if not x.noisy]
     medians = [x.median_ms for x in quiet or timings]
+    majority = len(timings) // 2 + 1  # the confirmed median stands on most of its timings, not one lucky one
     latency = float(statistics.median(medians))
     q1, q3 = np.percentile(medians, [25, 75]) if len(medians) > 1 else (latency, latency)
     others = [x.others_cpu for x in timings if x.others_cpu is not None]
     a = trial.user_attrs
-    record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": not quiet,
+    record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": len(quiet) < majority,
               "others_cpu": round(max(others), 3) if others else None,
               "timings_ms": [round(x.median_ms, 4) for x in timings], "noisy_timings": sum(x.noisy for x in timings),
               "timings_noisy": [x.noisy for x in timings], "timings_others_cpu": [x.others_cpu for x in timings],

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -55,20 +55,19 @@ def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_
     trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_ATTR, values)
 
 
-def _noisy(trial: FrozenTrial, unconfirmed_noisy_ok: bool = False) -> bool:
-    """Whether ``trial``'s latency counts as noisy: flagged, and (with ``unconfirmed_noisy_ok``) confirmed."""
-    pending = unconfirmed_noisy_ok and "latency_confirmed" not in trial.user_attrs
-    return bool(trial.user_attrs.get("noisy")) and not pending
+def _noisy(trial: FrozenTrial, ignore_noisy: Collection[str] = ()) -> bool:
+    """Whether ``trial``'s latency counts as noisy: flagged, and its architecture key not in ``ignore_noisy``."""
+    return bool(trial.user_attrs.get("noisy")) and trial.user_attrs.get("arch_key") not in ignore_noisy
 
 
-def is_feasible(trial: FrozenTrial, target_ms: float | None = None, unconfirmed_noisy_ok: bool = False) -> bool:
+def is_feasible(trial: FrozenTrial, target_ms: float | None = None, ignore_noisy: Collection[str] = ()) -> bool:
     """Whether ``trial`` completed, its latency was not noisy, and it meets the target: its recorded
     ``latency_ms`` ≤ ``target_ms``, or, with no target given, every stored constraint ≤ 0.
 
-    ``unconfirmed_noisy_ok`` (with ``target_ms``): a trial whose search timing was flagged noisy and that has no
-    confirmation yet is judged on that timing as if it were quiet — the candidates a confirmation re-times
-    (:mod:`nas.search.confirm`), never a front to export."""
-    if trial.state != TrialState.COMPLETE or _noisy(trial, unconfirmed_noisy_ok and target_ms is not None):
+    ``ignore_noisy`` (architecture keys; with ``target_ms``): those trials are judged on their latency as if it
+    were not flagged noisy — the candidates a confirmation is about to re-time (:mod:`nas.search.confirm`),
+    never a front to export."""
+    if trial.state != TrialState.COMPLETE or _noisy(trial, ignore_noisy if target_ms is not None else ()):
         return False
     if target_ms is None:
         return all(v <= 0 for v in trial.constraints.values())
@@ -119,10 +118,10 @@ def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | No
 
 
 def feasible_trials(study: optuna.Study, target_ms: float | None = None,
-                    unconfirmed_noisy_ok: bool = False) -> list[FrozenTrial]:
-    """The feasible trials of ``study`` (:func:`is_feasible`, also for ``unconfirmed_noisy_ok``; confirmed
-    latencies in force), in trial order."""
-    return [t for t in completed_trials(study) if is_feasible(t, target_ms, unconfirmed_noisy_ok)]
+                    ignore_noisy: Collection[str] = ()) -> list[FrozenTrial]:
+    """The feasible trials of ``study`` (:func:`is_feasible`, also for ``ignore_noisy``; confirmed latencies in
+    force), in trial order."""
+    return [t for t in completed_trials(study) if is_feasible(t, target_ms, ignore_noisy)]
 
 
 def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[FrozenTrial]:
@@ -137,18 +136,18 @@ def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[Fr
 
 
 def pareto_layers(study: optuna.Study, target_ms: float | None = None,
-                  unconfirmed_noisy_ok: bool = False) -> Iterator[list[FrozenTrial]]:
+                  ignore_noisy: Collection[str] = ()) -> Iterator[list[FrozenTrial]]:
     """The feasible trials of a multi-objective study in successive non-dominated layers (the front, then the
     front of what remains, …), each in trial order — Optuna's ``best_trials`` on in-memory copies whose
     constraints are judged against ``target_ms`` (default: the study's own), confirmed latencies in force;
-    ``unconfirmed_noisy_ok`` as in :func:`is_feasible`."""
+    ``ignore_noisy`` as in :func:`is_feasible`."""
     target = latency_target(study, target_ms)
-    ok = unconfirmed_noisy_ok and target is not None
+    ignore = ignore_noisy if target is not None else ()
     remaining = [t for t in completed_trials(study) if "latency_ms" in t.user_attrs]
     by_number = {t.number: t for t in remaining}
     while remaining:
         judged = optuna.create_study(directions=study.directions)
-        judged.add_trials([_rejudged(t, target, ok) for t in remaining])
+        judged.add_trials([_rejudged(t, target, ignore) for t in remaining])
         layer = sorted((by_number[t.user_attrs["nas_trial_number"]] for t in judged.best_trials),
                        key=lambda t: t.number)
         if not layer:
@@ -158,10 +157,10 @@ def pareto_layers(study: optuna.Study, target_ms: float | None = None,
         remaining = [t for t in remaining if t.number not in numbers]
 
 
-def _rejudged(trial: FrozenTrial, target_ms: float | None, unconfirmed_noisy_ok: bool = False) -> FrozenTrial:
+def _rejudged(trial: FrozenTrial, target_ms: float | None, ignore_noisy: Collection[str] = ()) -> FrozenTrial:
     """A copy of ``trial`` whose constraint is re-judged against ``target_ms`` (``None``: kept as stored), and
     which remembers its number."""
-    noisy = 1.0 if _noisy(trial, unconfirmed_noisy_ok) else 0.0
+    noisy = 1.0 if _noisy(trial, ignore_noisy) else 0.0
     system_attrs: dict[str, Any] = dict(trial.system_attrs)
     if target_ms is not None:
         system_attrs[CONSTRAINTS_ATTR] = [float(trial.user_attrs["latency_ms"] - target_ms), noisy]

@@ -64,20 +64,27 @@ def budget_check(v: Validator, archs: Sequence[Arch], epochs: int, factor: int, 
     at ``factor × epochs`` (:func:`nas.validation.analysis.budget_stability`), and whether τ ≥
     :data:`BUDGET_TAU` (``stable``).
 
-    ``long_seeds`` are the seeds every arch with a truth has at ``factor × epochs`` (while some are still
-    training: the first seed alone, on the archs that have it). ``noise_cap_tau``: the τ seed noise alone
-    allows, if the ranking did not change at all — the Pearson r of the first two seeds at ``epochs`` on these
-    archs, raised to a ``len(seeds)``-seed mean on one side and a ``len(long_seeds)``-seed mean on the other
-    (Spearman–Brown), as τ = (2/π)·asin(ρ); NaN with fewer than 3 archs with two seeds."""
+    ``long_seeds`` are the seeds every arch with a truth has a finished training for at ``factor × epochs``
+    (ok or failed; an arch with a failed one is left out, counted in ``failed``); while some are still
+    training, the first seed alone, and ``complete`` is False — the verdict waits for them. ``noise_cap_tau``:
+    the τ that independent seed noise alone would leave an unchanged ranking — the Pearson r of the first two
+    seeds at ``epochs`` on the compared archs, raised to a ``len(seeds)``-seed mean on one side and a
+    ``len(long_seeds)``-seed mean on the other (Spearman–Brown), as τ = (2/π)·asin(ρ); NaN with fewer than 3
+    archs. (The two budgets share seeds, so their noise may be correlated: an expectation, not a bound.)"""
     long_e = factor * epochs
     with_truth = [a for a in archs if isinstance(ground_truth(v, a, epochs, seeds), float)]
-    long_seeds = [s for s in seeds if with_truth and all(v.accuracy(a, long_e, s) is not None for a in with_truth)]
+    long_seeds = [s for s in seeds if with_truth and all(v.lookup(a, long_e, s) is not None for a in with_truth)]
+    complete = len(long_seeds) == len(seeds)
     long_seeds = long_seeds or list(seeds[:1])
     b = budget_stability(v, archs, epochs, factor, seeds, n_boot, long_seeds=long_seeds)
+    failed = sum(1 for a in with_truth if any((r := v.lookup(a, long_e, s)) is not None and r.get("status") != "ok"
+                                              for s in long_seeds))
+    names = set(b["names"])
+    r, cap = _noise_cap(v, [a for a in archs if a.name in names], epochs, seeds, len(long_seeds))
     tau = b["corr"]["tau"]
-    r, cap = _noise_cap(v, with_truth, epochs, seeds, len(long_seeds))
     return {**b, "epochs": epochs, "epochs_long": long_e, "seeds": list(seeds), "long_seeds": long_seeds,
-            "seed_pearson": r, "noise_cap_tau": cap, "stable": bool(math.isfinite(tau) and tau >= BUDGET_TAU)}
+            "complete": complete, "failed": failed, "seed_pearson": r, "noise_cap_tau": cap,
+            "stable": bool(complete and math.isfinite(tau) and tau >= BUDGET_TAU)}
 
 
 def _noise_cap(v: Validator, archs: Sequence[Arch], epochs: int, seeds: Sequence[int],

@@ -83,23 +83,27 @@ def _budget_line(s: Mapping[str, Any]) -> str:
         return "Budget stability: not planned for this space."
     if not b["names"]:
         return f"Budget stability: not trained yet (needs the first {s['plan'].budget_n} archs at 2·E)."
-    verdict = "stable" if b["stable"] else "**not stable**"
     factor = b["epochs_long"] // b["epochs"]
     seeds, cap = b["long_seeds"], b["noise_cap_tau"]
-    long = (f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"one training (seed {seeds[0]}"
-            + ("; the other seed's trainings at 2·E are not all done" if len(b["seeds"]) > 1 else "") + ")")
+    if not b["complete"]:
+        verdict = "pending: the other seed's trainings at 2·E are not all done"
+        long = f"one training (seed {seeds[0]})"
+    else:
+        verdict = ("stable" if b["stable"] else "**not stable**") + f" (needed τ ≥ {BUDGET_TAU})"
+        long = f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"one training (seed {seeds[0]})"
+    failed = f"; {b['failed']} arch(s) left out for a failed training at 2·E" if b.get("failed") else ""
     cap_text = "" if not math.isfinite(cap) else (
-        f" Seed noise alone would hold it near τ ≈ {fmt(cap)} even if the ranking did not change: the two seeds at "
-        f"E agree on these archs at Pearson r {fmt(b['seed_pearson'])} (raised to these means by Spearman–Brown).")
+        f" With independent seed noise alone, an unchanged ranking would show τ ≈ {fmt(cap)} here: the two seeds "
+        f"at E agree on these archs at Pearson r {fmt(b['seed_pearson'])} (raised to these means by Spearman–Brown).")
     return (f"Budget stability τ(E = {b['epochs']}, {factor}·E = {b['epochs_long']}) = {corr_text(b['corr'])} on "
-            f"{len(b['names'])} archs (the truth against {long} at {factor}·E): {verdict} (needed τ ≥ "
-            f"{BUDGET_TAU}).{cap_text}")
+            f"{len(b['names'])} archs (the truth against {long} at {factor}·E{failed}): {verdict}.{cap_text}")
 
 
 def _noise_line(s: Mapping[str, Any]) -> str:
     n = s["noise"]
-    if not n.get("names"):
-        return "Noise ceiling: no arch has both seeds yet."
+    if len(n.get("names", [])) < 3:
+        return (f"Noise ceiling: {len(n.get('names', [])) or 'no'} arch(s) have both seeds so far; at least 3 are "
+                "needed for an estimate.")
     tm = n["tau_of_means"]
     verdict = ("the truth **can** judge a proxy" if n["can_judge"] else
                f"seeds agree below τ {NOISE_TAU}: this truth **cannot** judge a proxy — average more seeds "
@@ -182,7 +186,7 @@ def _default_section(a: Mapping[str, Any]) -> list[str]:
             caveats.append(f"on {s['space']} top-1 still moves ≥ {PLATEAU_PT} pt from E = {E} to 1.5·E (not converged)")
         elif s["plan"].plateau_n and not at_e:
             caveats.append(f"on {s['space']} the plateau test at E = {E} has not been trained yet")
-        if s["budget"]["names"] and not s["budget"]["stable"]:
+        if s["budget"]["names"] and s["budget"]["complete"] and not s["budget"]["stable"]:
             caveats.append(f"on {s['space']} the budget-stability τ is below {BUDGET_TAU}")
     name = f"`{d['default']}`" if d["default"] else "none yet"
     L = [f"**Default search proxy by this evidence: {name}** — {d['why']}.", "", f"Rule: {d['rule']}."]

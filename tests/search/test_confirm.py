@@ -152,6 +152,46 @@ def test_a_network_timed_noisy_in_the_search_joins_the_front_on_a_quiet_confirma
     assert fastest.number not in {r["trial"] for r in listing.get("noisy_trials", [])}
 
 
+def test_a_busy_confirmation_stops_after_one_pass_and_a_quiet_rerun_rejudges(  # noqa: ANN001
+        search_config, space_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Clock(lucky=1.0).install(monkeypatch)  # a quiet search: every timing the truth
+    first = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, confirm=0))
+    study, evaluator = first.study, Evaluator(proxy=ProxySpec("params"), device="cpu")
+    keys = [t.user_attrs["arch_key"] for t in completed_trials(study)]
+    front = {t.user_attrs["arch_key"] for t in front_candidates(study)}
+    Clock(lucky=1.0, noisy_keys=frozenset(keys)).install(monkeypatch).calls = list(keys)  # the load is on
+    busy = confirm_front(study, evaluator, rounds=2, progress=False, echo=lambda s: None)
+    assert busy.stopped == "load" and busy.passes == 1 and not busy.complete  # not layer after layer
+    assert set(confirmations(study)) == front and all(r["noisy"] for r in confirmations(study).values())
+    assert "rerun the same command on a quiet machine" in busy.line()
+    assert not front & {t.user_attrs["arch_key"] for t in pareto_front(study)}
+    Clock(lucky=1.0).install(monkeypatch).calls = list(keys)  # quiet again: the rerun re-judges them
+    quiet = confirm_front(study, evaluator, rounds=2, progress=False, echo=lambda s: None)
+    assert quiet.complete and not quiet.stopped and set(quiet.confirmed) == set(busy.confirmed)
+    assert not any(r["noisy"] for r in confirmations(study).values())
+    assert {t.user_attrs["arch_key"] for t in pareto_front(study)} == front
+
+
+def test_a_confirmation_needs_most_of_its_timings_quiet(search_config, space_file: Path, tmp_path: Path,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    Clock(lucky=1.0).install(monkeypatch)
+    first = run_search(search_config(space_file, tmp_path, trials=12, latency_target_ms=TARGET, confirm=0))
+    seen: dict[str, int] = {}
+
+    def one_quiet_of_three(evaluator, model, arch, layers) -> Timing:  # noqa: ANN001
+        key = arch_key(arch)
+        seen[key] = seen.get(key, 0) + 1
+        return Timing(fake_latency_ms(evaluator, model, arch, layers).median_ms, 0.01, noisy=seen[key] > 1,
+                      others_cpu=0.0)
+
+    monkeypatch.setattr(Evaluator, "measure", one_quiet_of_three)
+    confirm_front(first.study, Evaluator(proxy=ProxySpec("params"), device="cpu"), rounds=3, progress=False,
+                  echo=lambda s: None)
+    records = confirmations(first.study).values()
+    assert records and all(r["timings_noisy"] == [False, True, True] and r["noisy"] for r in records)
+    assert not {t.user_attrs["arch_key"] for t in pareto_front(first.study)} & set(confirmations(first.study))
+
+
 def test_one_objective_recomputes_the_reward(search_config, space_file: Path, tmp_path: Path, clock: Clock) -> None:  # noqa: ANN001
     from nas.search import mnasnet_reward
 

@@ -88,14 +88,38 @@ def test_truth_checks(trained) -> None:
     assert p[1]["converged"] == (p[1]["mean_pt"] < 0.2)
     b = budget_check(v, v.archs(4), 2, 2, (0, 1), n_boot=50)
     assert len(b["names"]) == 4 and b["epochs_long"] == 4 and b["stable"] == (b["corr"]["tau"] >= 0.8)
-    assert b["long_seeds"] == [0, 1]  # the truth at 2·E is a mean over the same seeds as at E
+    assert b["long_seeds"] == [0, 1] and b["complete"] and b["failed"] == 0  # a mean over the truth's seeds
     a0 = v.archs(1)[0]
     assert b["long"][0] == pytest.approx((v.accuracy(a0, 4, 0) + v.accuracy(a0, 4, 1)) / 2)
     r = float(np.corrcoef([v.accuracy(a, 2, 0) for a in v.archs(4)], [v.accuracy(a, 2, 1) for a in v.archs(4)])[0, 1])
     assert b["seed_pearson"] == pytest.approx(r)
     assert b["noise_cap_tau"] == pytest.approx(_sb_tau(r, 2)) or not r > 0  # 2-seed means on both sides
     one = budget_check(v, v.archs(4), 2, 2, (0, 1, 7), n_boot=50)  # seed 7 never trained: neither side has it
-    assert one["names"] == [] and one["long_seeds"] == [0]
+    assert one["names"] == [] and one["long_seeds"] == [0] and not one["complete"] and not one["stable"]
+
+
+def test_budget_check_waits_for_the_second_seed_and_drops_a_failed_net(trained, tmp_path: Path) -> None:
+    """While seed 1 at 2·E is missing for one net, the verdict waits (seed 0 alone); a failed training at 2·E
+    leaves only its net out."""
+    folder, validators, plan = trained
+    v = validators[0]
+    archs, cache = v.archs(4), folder / "train_cache.jsonl"
+    lines = [json.loads(x) for x in cache.read_text().splitlines()]
+    target = v.key(archs[1], 4, 1)
+    for mode in ("missing", "failed"):
+        kept = [r for r in lines if train_record_key(r) != target]
+        if mode == "failed":
+            kept.append({**next(r for r in lines if train_record_key(r) == target), "status": "failed"})
+        (tmp_path / mode).mkdir()
+        (tmp_path / mode / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+        w = make_validator(Path(plan.spaces[0].space), small_setup(), tmp_path / mode / "c.jsonl")
+        b = budget_check(w, w.archs(4), 2, 2, (0, 1), n_boot=20)
+        if mode == "missing":
+            assert b["long_seeds"] == [0] and not b["complete"] and not b["stable"] and len(b["names"]) == 4
+            assert b["long"][1] == pytest.approx(w.accuracy(archs[1], 4, 0))
+        else:
+            assert b["long_seeds"] == [0, 1] and b["complete"] and b["failed"] == 1
+            assert archs[1].name not in b["names"] and len(b["names"]) == 3
     n = seed_agreement(v, v.archs(8), 2, (0, 1), n_boot=50)
     assert len(n["names"]) == 8 and n["can_judge"] == (n["corr"]["tau"] >= NOISE_TAU)
     assert n["tau_of_means"][1] <= n["tau_of_means"][2] <= n["tau_of_means"][4] or not n["pearson"] > 0
