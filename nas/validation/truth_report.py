@@ -90,7 +90,8 @@ def _budget_line(s: Mapping[str, Any]) -> str:
         long = f"one training (seed {seeds[0]})"
     else:
         verdict = ("stable" if b["stable"] else "**not stable**") + f" (needed τ ≥ {BUDGET_TAU})"
-        long = f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"one training (seed {seeds[0]})"
+        long = (f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
+                else f"one training (seed {seeds[0]})")
     failed = f"; {b['failed']} arch(s) left out for a failed training at 2·E" if b.get("failed") else ""
     cap_text = "" if not math.isfinite(cap) else (
         f" With independent seed noise alone, an unchanged ranking would show τ ≈ {fmt(cap)} here: the two seeds "
