@@ -145,8 +145,23 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
         return report
     started = time.perf_counter()
     first = {t.number for t in front_candidates(study, target, top_k, at_least)}
-    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    noisy_search = {t.number for t in trials if t.user_attrs.get("noisy")}
+    noisy_search = {t.number for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                    if t.user_attrs.get("noisy")}
+    _passes(study, evaluator, report, target, rounds, top_k, at_least, deadline, progress, noisy_search)
+    final = {t.number for t in front_candidates(study, target, top_k, at_least)}
+    now = set(report.confirmed)
+    report.left = sorted((first | (now - noisy_search)) - final)
+    report.rescued = sorted(final & noisy_search & now)
+    report.seconds = time.perf_counter() - started
+    if report.line():
+        echo(report.line())
+    return report
+
+
+def _passes(study: optuna.Study, evaluator: Evaluator, report: ConfirmReport, target: float, rounds: int, top_k: int,
+            at_least: int, deadline: float | None, progress: bool, noisy_search: set[int]) -> None:
+    """Confirm pass after pass until the front is confirmed, ``report.max_networks`` are, the deadline passes or
+    every timing of a pass is noisy; ``report`` is filled in place (see the module for the noisy networks)."""
     # Networks whose latency stands flagged noisy (in the search or in an earlier confirmation) are re-timed once
     # each while their noisy number would put them on the front, until a pass re-times some and none comes out
     # quiet: then the load is still on, and they stay off.
@@ -156,10 +171,10 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
         done = {k for k, r in confirmations(study).items() if not r.get("noisy")} | timed
         todo = [t for t in front_candidates(study, target, top_k, at_least, ignore_noisy=retry - timed)
                 if t.user_attrs["arch_key"] not in done]
-        room = max_networks - len(report.confirmed)
+        room = report.max_networks - len(report.confirmed)
         if not todo or room <= 0:
             report.complete = not todo
-            break
+            return
         todo = todo[:room]
         finished = _time_round_robin(study, evaluator, todo, rounds, deadline, progress)
         confirmed = confirmations(study)
@@ -175,18 +190,10 @@ def confirm_front(study: optuna.Study, evaluator: Evaluator, *, target_ms: float
         report.passes += 1
         if len(finished) < len(todo):
             report.stopped, report.complete = "timeout", False
-            break
+            return
         if all(confirmed[t.user_attrs["arch_key"]].get("noisy") for t in finished):
             report.stopped, report.complete = "load", False  # each layer would go the same way
-            break
-    final = {t.number for t in front_candidates(study, target, top_k, at_least)}
-    now = set(report.confirmed)
-    report.left = sorted((first | (now - noisy_search)) - final)
-    report.rescued = sorted(final & noisy_search & now)
-    report.seconds = time.perf_counter() - started
-    if report.line():
-        echo(report.line())
-    return report
+            return
 
 
 def _time_round_robin(study: optuna.Study, evaluator: Evaluator, trials: list[FrozenTrial], rounds: int,

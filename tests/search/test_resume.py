@@ -147,7 +147,7 @@ def test_creation_is_all_or_nothing(tmp_path: Path) -> None:
     real_note = study_module.write_study_note
 
     def interrupted_note(study, settings, **kw):  # noqa: ANN001, ANN003
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives between the settings and the reference net
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C between the settings and the reference net, in this thread
         return real_note(study, settings, **kw)
 
     study_module.write_study_note = interrupted_note
