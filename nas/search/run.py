@@ -38,7 +38,8 @@ def write_run_json(run_dir: Path, config: SearchConfig, storage: str, name: str,
 
 
 def run_summary(study: optuna.Study) -> dict[str, Any]:
-    """What run.json's ``summary`` says of a search: trials, counted, failed, how many were measured noisy,
+    """What run.json's ``summary`` says of a search: trials, counted, failed, how many stand noisy (``noisy``: a
+    quiet confirmation clears a trial) and how many were timed noisy in the search (``noisy_in_search``),
     the CPU load other processes put on the machine while candidates were timed (mean and max cores), and
     how many networks had their latency confirmed, with the range of search timing / confirmed median."""
     from nas.machine import loadavg
@@ -46,13 +47,16 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     from nas.search.objective import counted
 
     trials = study.get_trials(deepcopy=False)
+    noisy_search = {t.number for t in trials if t.user_attrs.get("noisy") and "duplicate_of" not in t.user_attrs}
     ratios = [r["search_ms"] / r["latency_ms"] for r in confirmations(study).values()
-              if isinstance(r.get("search_ms"), (int, float)) and r["latency_ms"] > 0]
+              if isinstance(r.get("search_ms"), (int, float)) and r["latency_ms"] > 0
+              and r.get("trial") not in noisy_search]  # a disturbed search timing is no winner's curse
     others = [t.user_attrs["others_cpu"] for t in trials if isinstance(t.user_attrs.get("others_cpu"), (int, float))]
     return {"trials": len(trials), "counted": sum(map(counted, trials)),
             "failed": sum(t.state.name == "FAIL" for t in trials),
             "noisy": sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study)
                          if "duplicate_of" not in t.user_attrs),
+            "noisy_in_search": len(noisy_search),
             "others_cpu_mean": round(sum(others) / len(others), 3) if others else None,
             "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg(),
             "confirmed": len(ratios),

@@ -146,6 +146,9 @@ def test_a_network_timed_noisy_in_the_search_joins_the_front_on_a_quiet_confirma
     assert fastest.number in {t.number for t in pareto_front(again.study)}
     judged = next(t for t in completed_trials(again.study) if t.number == fastest.number)
     assert judged.user_attrs["noisy"] is False and judged.user_attrs["feasible"] is True
+    summary = write_run_summary(again.run_dir, again.study)
+    assert summary["noisy_in_search"] == 1 and summary["noisy"] == 0 and summary["confirmed"] == len(
+        [k for k in confirmations(again.study) if k != key])  # its disturbed search timing is left out of the ratio
     export_pareto(again.study, again.run_dir, echo=lambda s: None, onnx=False)
     listing = yaml.safe_load((again.run_dir / "pareto.yaml").read_text())
     assert fastest.number in {r["trial"] for r in listing["networks"]}
