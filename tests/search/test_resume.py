@@ -151,11 +151,15 @@ def test_creation_is_all_or_nothing(tmp_path: Path) -> None:
         return real_note(study, settings, **kw)
 
     study_module.write_study_note = interrupted_note
+    # Python's own Ctrl-C handler, whatever an earlier test in this process left installed (in the full suite
+    # this test once saw no KeyboardInterrupt while it passed alone)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             worker.open()
     finally:
         study_module.write_study_note = real_note
+        signal.signal(signal.SIGINT, previous)
     study = study_of(tmp_path / "runs")
     assert study.user_attrs[CREATED] and study.user_attrs["settings"]["fingerprint"]
     assert [t.user_attrs.get("reference") for t in study.trials] == ["tiny_base"]
