@@ -23,13 +23,13 @@ Confirmations are study user attributes ``confirmed:<arch key>`` (Optuna cannot 
 every timing, so Ctrl-C or a deadline loses at most the timing in progress: a record cut short
 (``complete: false``) is not in force, and the rerun adds only its missing rounds. The host is recorded because
 a study joined from several machines confirms on whichever finishes (each re-times what is not yet
-confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with fewer
-quiet timings than a majority of its timings is confirmed ``noisy`` and so never feasible on that number. A
+confirmed). A timing flagged noisy (:mod:`nas.latency.noise`) is left out of the median; a network with quiet
+timings for fewer than half its timings is confirmed ``noisy`` and so never feasible on that number. A
 network whose latency stands flagged noisy (its one search timing, or an earlier confirmation) is a candidate
 too, taken on that number as if it were quiet, and re-timed once per call: with a quiet confirmation it is judged
 on that (``rescued``), without one it stays off the front — so a load that passed no longer hides its networks
 for good, and a rerun on a quiet machine re-judges them. When a pass re-times such networks and none comes out
-quiet, the load is still on and the rest are not tried; when every network of a pass is confirmed noisy, the
+quiet, the load is still on and the rest are not tried; when every timing of a pass is flagged noisy, the
 confirmation stops there (``stopped = "load"``) — a busy machine would otherwise walk the whole study, layer by
 layer.
 Lookup-table latencies are predictions, not timings: nothing to confirm.
@@ -191,8 +191,8 @@ def _passes(study: optuna.Study, evaluator: Evaluator, report: ConfirmReport, ta
         if len(finished) < len(todo):
             report.stopped, report.complete = "timeout", False
             return
-        if all(confirmed[t.user_attrs["arch_key"]].get("noisy") for t in finished):
-            report.stopped, report.complete = "load", False  # each layer would go the same way
+        if all(all(confirmed[t.user_attrs["arch_key"]].get("timings_noisy") or [False]) for t in finished):
+            report.stopped, report.complete = "load", False  # not one quiet timing: each layer would go the same way
             return
 
 
@@ -244,12 +244,12 @@ def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], roun
     """Store the confirmation of ``trial`` from its ``timings`` so far (complete once there are ``rounds``)."""
     quiet = [x for x in timings if not x.noisy]
     medians = [x.median_ms for x in quiet or timings]
-    majority = len(timings) // 2 + 1  # the confirmed median stands on most of its timings, not one lucky one
+    needed = (len(timings) + 1) // 2  # at least half its timings quiet: not one lucky timing out of three
     latency = float(statistics.median(medians))
     q1, q3 = np.percentile(medians, [25, 75]) if len(medians) > 1 else (latency, latency)
     others = [x.others_cpu for x in timings if x.others_cpu is not None]
     a = trial.user_attrs
-    record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": len(quiet) < majority,
+    record = {"latency_ms": latency, "iqr_ms": float(q3 - q1), "noisy": len(quiet) < needed,
               "others_cpu": round(max(others), 3) if others else None,
               "timings_ms": [round(x.median_ms, 4) for x in timings], "noisy_timings": sum(x.noisy for x in timings),
               "timings_noisy": [x.noisy for x in timings], "timings_others_cpu": [x.others_cpu for x in timings],
