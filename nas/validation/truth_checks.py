@@ -101,8 +101,7 @@ def _noise_cap(v: Validator, archs: Sequence[Arch], epochs: int, seeds: Sequence
     r = float(np.corrcoef(x[:, 0], x[:, 1])[0, 1])
     if not math.isfinite(r) or r <= 0:
         return r, math.nan
-    rel = [k * r / (1 + (k - 1) * r) for k in (len(seeds), k_long)]
-    return r, 2 / math.pi * math.asin(min(math.sqrt(rel[0] * rel[1]), 1.0))
+    return r, 2 / math.pi * math.asin(min(math.sqrt(_reliability(r, len(seeds)) * _reliability(r, k_long)), 1.0))
 
 
 def _sb_tau(r: float, k: int) -> float:
@@ -110,8 +109,12 @@ def _sb_tau(r: float, k: int) -> float:
     Pearson ``r`` (Spearman–Brown reliability k·r/(1+(k−1)·r), then τ = (2/π)·asin(ρ) for normal scores)."""
     if not math.isfinite(r) or r <= 0:
         return math.nan
-    rel = k * r / (1 + (k - 1) * r)
-    return 2 / math.pi * math.asin(min(rel, 1.0))
+    return 2 / math.pi * math.asin(min(_reliability(r, k), 1.0))
+
+
+def _reliability(r: float, k: int) -> float:
+    """Spearman–Brown: the reliability of a mean of ``k`` seeds when one pair of seeds correlates at ``r``."""
+    return k * r / (1 + (k - 1) * r)
 
 
 def seed_agreement(v: Validator, archs: Sequence[Arch], epochs: int, seeds: Sequence[int], n_boot: int) -> dict[str, Any]:
