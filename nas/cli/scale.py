@@ -26,7 +26,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--latency-target", required=True, type=latency_arg, metavar="TIME",
                    help="latency budget per image, with a unit: 10ms, 0.01s or 10000us")
     p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
-                   help="'measure' (default) or 'lut:FILE.json' (a table covering the scaled layers)")
+                   help="'measure' (default), 'paired' (each variant timed beside the network it scales) or "
+                        "'lut:FILE.json' (a table covering the scaled layers)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
     p.add_argument("--resolution", type=positive_int, default=None, help="input size in px (default: the arch's)")
@@ -53,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
         arch = arch.replace(**changes) if changes else arch
         evaluator = Evaluator(latency=args.latency, proxy=ProxySpec("params"), device=args.device,
                               threads=args.threads)
+        if args.latency.kind == "paired":  # every scaled variant timed beside the network it scales
+            from nas.latency.measure import measure_reference
+
+            base = evaluator.adapt(arch)
+            evaluator.reference = measure_reference(evaluator.build(base), base.resolution, name=base.name,
+                                                    device=evaluator.device, threads=evaluator.threads)
     except ValueError as exc:
         raise CliError(exc) from None
     result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0],

@@ -16,14 +16,14 @@ _TRAIN_KEYS = {"epochs": int, "lr": float, "batch_size": int, "train_size": int,
 
 
 def latency_method(text: str) -> LatencyMethod:
-    """``measure`` or ``lut:FILE.json``."""
+    """``paired``, ``measure`` or ``lut:FILE.json``."""
     from nas.search.specs import LatencyMethod
 
-    if text == "measure":
-        return LatencyMethod()
+    if text in ("measure", "paired"):
+        return LatencyMethod(text)
     if text.startswith("lut:") and len(text) > 4:
         return LatencyMethod.lut(text[4:])
-    raise argparse.ArgumentTypeError(f"invalid --latency {text!r}: use 'measure' or 'lut:FILE.json'")
+    raise argparse.ArgumentTypeError(f"invalid --latency {text!r}: use 'paired', 'measure' or 'lut:FILE.json'")
 
 
 def proxy_spec(text: str) -> ProxySpec:

@@ -17,12 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["BLOCK_S", "Runner", "calls_per_block", "paired_blocks", "solo_blocks"]
+__all__ = ["BLOCK_S", "SWITCH_WARMUP", "Runner", "calls_per_block", "paired_blocks", "solo_blocks"]
 
 #: Target length of one timed block, in seconds. Short enough that a candidate and a reference alternated in
 #: 25-ms blocks see the same machine (this machine's speed moves by 12–20 % between half-seconds), long enough
 #: that the clock's overhead (< 1 µs) is negligible.
 BLOCK_S = 0.025
+#: Untimed calls at the start of each paired block, after the switch from the other network
+#: (:func:`paired_blocks`).
+SWITCH_WARMUP = 1
 
 
 def _no_sync() -> None:
@@ -37,8 +40,12 @@ class Runner:
     call: Callable[[], Any]
     sync: Callable[[], None] = _no_sync
 
-    def block(self, n: int) -> float:
-        """Seconds per call of ``n`` calls in a row."""
+    def block(self, n: int, warm: int = 0) -> float:
+        """Seconds per call of ``n`` calls in a row, after ``warm`` untimed calls."""
+        for _ in range(warm):
+            self.call()
+        if warm:
+            self.sync()
         start = time.perf_counter()
         for _ in range(n):
             self.call()
@@ -70,16 +77,21 @@ def paired_blocks(candidate: Runner, n_candidate: int, reference: Runner, n_refe
                   min_run_time: float) -> tuple[np.ndarray, np.ndarray]:
     """Blocks of the candidate and of the reference alternated (candidate, reference, reference, candidate, …:
     neither always goes first) until the candidate has been timed for ``min_run_time`` seconds; per-call
-    seconds of each block, round by round (``candidate[i]`` and ``reference[i]`` were timed next to each other)."""
+    seconds of each block, round by round (``candidate[i]`` and ``reference[i]`` were timed next to each other).
+
+    Each block starts with :data:`SWITCH_WARMUP` untimed call(s): the first call after the other network ran
+    finds its weights out of cache. Timed cold, mobilenet_v3_small against mnasnet_b1 (224 px, 1 thread, blocks
+    of 1–2 calls) read 1.27× its solo ratio and efficientnet_b0 0.84×; with one untimed call, 1.04× and 0.96×
+    (docs/benchmarks.md, "Paired timing: the switch between networks")."""
     cand, ref = [], []
     spent = 0.0
     while True:
         if len(cand) % 2 == 0:
-            cand.append(candidate.block(n_candidate))
-            ref.append(reference.block(n_reference))
+            cand.append(candidate.block(n_candidate, SWITCH_WARMUP))
+            ref.append(reference.block(n_reference, SWITCH_WARMUP))
         else:
-            ref.append(reference.block(n_reference))
-            cand.append(candidate.block(n_candidate))
+            ref.append(reference.block(n_reference, SWITCH_WARMUP))
+            cand.append(candidate.block(n_candidate, SWITCH_WARMUP))
         spent += cand[-1] * n_candidate
         if spent >= min_run_time:
             return np.asarray(cand), np.asarray(ref)

@@ -361,17 +361,23 @@ def _placed(model: nn.Module, dev: torch.device, shape: tuple[int, int, int, int
 
 
 def measure_reference(model: "nn.Module | Arch | str", resolution: int, *, name: str | None = None,
-                      noise: NoisePolicy | None = None, **kwargs: Any) -> Reference:
+                      noise: NoisePolicy | None = None, runs: int = 5, **kwargs: Any) -> Reference:
     """A :class:`~nas.latency.paired.Reference` for paired timing: ``model`` (a module, or an Arch / YAML path /
-    zoo name, then also its default ``name``) timed solo with :func:`measure_latency` (``kwargs``: its settings;
-    ``noise`` default: 4 retries, as this number scales every paired one). Measure it on a quiet machine:
-    :attr:`Reference.noisy` says when it was not."""
+    zoo name, then also its default ``name``) timed solo by ``runs`` :func:`measure_latency` calls back to back
+    (``kwargs``: their settings; ``noise`` default: 1 retry each, the runs being repeats already); its
+    quiet latency is the median run (one ~1-s timing on a 2-vCPU VM read 1.13–1.48× the network's mean over
+    minutes: docs/benchmarks.md, "Latency 14:08"), and ``quiet["runs_ms"]`` keeps every run. Measure it on a
+    quiet machine: :attr:`Reference.noisy` says when most runs were flagged."""
     label = name or (model if isinstance(model, str) else getattr(model, "name", None) or type(model).__name__)
     module = _as_module(model)
-    result = measure_latency(module, resolution, noise=noise or NoisePolicy(retries=4), **kwargs)
-    return Reference(model=module, resolution=resolution, quiet_ms=result.median_ms, name=str(label),
-                     in_channels=result.in_channels, batch_size=result.batch_size, threads=result.threads,
-                     quiet=result.to_dict())
+    results = [measure_latency(module, resolution, noise=noise or NoisePolicy(retries=1), **kwargs)
+               for _ in range(_positive_int("runs", runs))]
+    median = sorted(results, key=lambda r: r.median_ms)[(len(results) - 1) // 2]
+    quiet = median.to_dict() | {"runs_ms": [round(r.median_ms, 4) for r in results],
+                                "noisy": sum(r.noisy for r in results) * 2 > len(results)}
+    return Reference(model=module, resolution=resolution, quiet_ms=median.median_ms, name=str(label),
+                     in_channels=median.in_channels, batch_size=median.batch_size, threads=median.threads,
+                     quiet=quiet)
 
 
 def repeatability(model: nn.Module, resolution: int, n: int = 5, **kwargs: Any) -> list[LatencyResult]:

@@ -27,6 +27,7 @@ from nas.search.confirm import confirm_front
 from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
 from nas.search.front import is_feasible
 from nas.search.objective import Objective, counted
+from nas.search.reference import study_reference
 from nas.search.run import write_run_json
 from nas.search.settings import fingerprint
 from nas.search.study import make_sampler, make_storage, open_study
@@ -125,6 +126,8 @@ class Worker:
             storage.engine.dispose()  # closes the database cleanly (SQLite removes its -wal/-shm files)
             raise
         self.study.sampler = make_sampler(config.sampler, stream_seed(config.seed, self.index, len(self.study.trials)))
+        if config.latency.kind == "paired":
+            self.evaluator.reference = study_reference(self.study, self.space, self.evaluator)
         (self.run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
         store = FileSystemArtifactStore(str(self.run_dir / "artifacts"))
         self.objective = Objective(space=self.space, evaluator=self.evaluator, target_ms=config.latency_target_ms,

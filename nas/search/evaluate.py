@@ -30,6 +30,7 @@ from nas.data import DatasetSplits, load_dataset
 from nas.device import device_info, resolve_device
 from nas.latency.measure import measure_latency
 from nas.latency.noise import DEFAULT_THREADS
+from nas.latency.paired import Reference
 from nas.latency.runtimes import check_backend_here
 from nas.latency.table import LatencyTable
 from nas.model.builder import ArchNet
@@ -64,7 +65,7 @@ class Scores:
 
     latency_ms: float
     latency_iqr_ms: float
-    latency_method: str  # "measure" or "lut"
+    latency_method: str  # "measure", "paired" or "lut"
     device: str
     threads: int
     params: int
@@ -128,6 +129,9 @@ class Evaluator:
         self.table = (LatencyTable.load(latency.table, device=self.device, threads=self.threads, backend=self.backend,
                                         force=lut_force) if latency.table is not None else None)
         self._data_cache: dict[tuple[int, int, int], DatasetSplits] = {}
+        self.reference: Reference | None = None
+        """``paired``: the network every candidate is timed beside, with its quiet latency
+        (:func:`nas.search.reference.study_reference` sets the study's)."""
 
     def describe(self) -> dict[str, Any]:
         """The settings, for run.json and the study's settings: method, proxy, data, batches, seed, device."""
@@ -168,9 +172,12 @@ class Evaluator:
         """The :class:`Timing` of ``model`` at the arch's resolution (a lookup table: IQR 0, never noisy)."""
         if self.table is not None:
             return Timing(self.table.predict(layers), 0.0)
+        if self.latency.kind == "paired" and self.reference is None:
+            raise RuntimeError("paired latency needs a reference network: set Evaluator.reference "
+                               "(nas.search.reference.study_reference)")
         r = measure_latency(model, arch.resolution, batch_size=self.batch_size, device=self.device,
                             threads=self.threads, repeats=self.latency_repeats, min_run_time=self.latency_min_run_time,
-                            backend=self.backend)
+                            backend=self.backend, reference=self.reference if self.latency.kind == "paired" else None)
         return Timing(r.median_ms, r.iqr_ms, r.noisy, r.others_cpu, len(r.attempts) or 1)
 
     def measure_arch(self, arch: Arch) -> Timing:

@@ -25,6 +25,7 @@ from nas.arch.spec import Arch
 from nas.files import atomic_write
 from nas.model.onnx import OnnxExportError, export_beside
 from nas.search.front import completed_trials, feasible_trials, is_feasible, latency_target, pareto_front
+from nas.search.reference import reference_record
 from nas.space.load import load_space
 
 __all__ = ["export_pareto", "noisy_trials", "select_trials", "trial_arch"]
@@ -168,6 +169,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
     settings = study.user_attrs.get("settings") or {}
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
                "latency_backend": settings.get("latency_backend", "eager"),
+               "latency_method": settings.get("latency_method"), "latency_reference": reference_record(study),
                "objectives": list(study.metric_names or []), "networks": rows, "noisy_trials": noisy_trials(study)}
     atomic_write(out / "pareto.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
     _say(study, target, ok, files, folder, len(summary["noisy_trials"]), echo)

@@ -41,10 +41,12 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     """What run.json's ``summary`` says of a search: trials, counted, failed, how many stand noisy (``noisy``: a
     quiet confirmation clears a trial) and how many were timed noisy in the search (``noisy_in_search``),
     the CPU load other processes put on the machine while candidates were timed (mean and max cores), and
-    how many networks had their latency confirmed, with the range of search timing / confirmed median."""
+    how many networks had their latency confirmed, with the range of search timing / confirmed median, and the
+    reference of paired timing (:func:`nas.search.reference.reference_record`; ``None`` when solo)."""
     from nas.machine import loadavg
     from nas.search.front import completed_trials, confirmations
     from nas.search.objective import counted
+    from nas.search.reference import reference_record
 
     trials = study.get_trials(deepcopy=False)
     noisy_search = {t.number for t in trials if t.user_attrs.get("noisy") and "duplicate_of" not in t.user_attrs}
@@ -60,7 +62,8 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
             "others_cpu_mean": round(sum(others) / len(others), 3) if others else None,
             "others_cpu_max": round(max(others), 3) if others else None, "loadavg_at_end": loadavg(),
             "confirmed": len(ratios),
-            "search_over_confirmed": [round(min(ratios), 3), round(max(ratios), 3)] if ratios else None}
+            "search_over_confirmed": [round(min(ratios), 3), round(max(ratios), 3)] if ratios else None,
+            "latency_reference": reference_record(study)}
 
 
 def write_run_summary(run_dir: Path, study: optuna.Study) -> dict[str, Any]:

@@ -31,15 +31,16 @@ OPTIMIZERS = ("sgd", "adamw")
 
 @dataclass(frozen=True)
 class LatencyMethod:
-    """How a candidate's latency is obtained: ``measure`` it whole on this device, or predict it from the
-    lookup ``table`` built for this device (``kind="lut"``)."""
+    """How a candidate's latency is obtained: ``measure`` it whole on this device (solo), measure it ``paired``
+    with the study's reference network (:mod:`nas.search.reference`, :mod:`nas.latency.paired`), or predict it
+    from the lookup ``table`` built for this device (``kind="lut"``)."""
 
-    kind: Literal["measure", "lut"] = "measure"
+    kind: Literal["measure", "paired", "lut"] = "measure"
     table: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("measure", "lut"):
-            raise ValueError(f"unknown latency method {self.kind!r}: use 'measure' or 'lut'")
+        if self.kind not in ("measure", "paired", "lut"):
+            raise ValueError(f"unknown latency method {self.kind!r}: use 'measure', 'paired' or 'lut'")
         if (self.kind == "lut") != (self.table is not None):
             raise ValueError("a lookup-table latency method needs a table file, and only it has one")
         if self.table is not None:
@@ -51,7 +52,7 @@ class LatencyMethod:
 
     @property
     def label(self) -> str:
-        """``measure`` or ``lut`` (the table's path is recorded apart)."""
+        """``measure``, ``paired`` or ``lut`` (the table's path is recorded apart)."""
         return self.kind
 
 

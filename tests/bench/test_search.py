@@ -39,8 +39,8 @@ def test_rate_section_rows_and_goals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_search, "candidates_per_minute", fake_rate)
     config = SearchBenchConfig(Path("a.json"), Path("b.json"), rate_trials=4, proxies=(ProxySpec("synflow"),))
     lines = rate_section(config)
-    default = [("measure", DEFAULT_PROXY)] if DEFAULT_PROXY != "params" else []  # the default search's row
-    assert [c[1:3] for c in calls] == [("measure", "params"), *default, ("lut", "params"), ("lut", "synflow")]
+    assert [c[1:3] for c in calls] == [("measure", "params"), ("paired", DEFAULT_PROXY),  # the default search
+                                       ("lut", "params"), ("lut", "synflow")]
     assert {c[0] for c in calls} == {"mnasnet"} and {c[3:] for c in calls} == {(4, 30.0, 2)}
     text = "\n".join(lines)
     assert "| measure | params | 4 | 10.0 | ≥ 20 | missed by 10.0/min |" in text

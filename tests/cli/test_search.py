@@ -21,6 +21,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     (["--latency-target", "20ms", "--sampler", "annealing"], "unknown sampler 'annealing'"),
     (["--latency-target", "20ms", "--proxy", "magic"], "invalid --proxy 'magic'"),
     (["--latency-target", "20ms", "--latency", "lut:missing.json"], "missing.json: no such latency table"),
+    (["--latency-target", "20ms", "--latency", "pairs"], "invalid --latency 'pairs': use 'paired', 'measure'"),
     ([], "the following arguments are required: --latency-target"),
 ])
 def test_cli_errors_exit_2_with_one_line_and_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:
@@ -113,3 +114,22 @@ def test_help_names_the_default_proxy_the_search_uses(tmp_path: Path) -> None:
     proc = run_cli("--help", cwd=tmp_path)
     assert proc.returncode == 0 and f"(default: {DEFAULT_PROXY})" in " ".join(proc.stdout.split())
     assert ProxySpec().name == DEFAULT_PROXY
+
+
+def test_the_search_times_paired_by_default_as_its_help_says(tmp_path: Path) -> None:
+    """The library's default and the flag's agree (README: why paired)."""
+    from nas.cli import build_parser
+    from nas.search import SearchConfig
+
+    assert build_parser().parse_args(["search", "--latency-target", "5ms"]).latency.kind == "paired"
+    assert SearchConfig(latency_target_ms=5.0).latency.kind == "paired"
+    proc = run_cli("--help", cwd=tmp_path)
+    assert "'paired' (default" in " ".join(proc.stdout.split())
+
+
+def test_the_quality_benchmark_refuses_paired_timing(tmp_path: Path) -> None:
+    from support import run_nas
+
+    out = run_nas("benchmark", "quality", "--targets", "20ms", "--latency", "paired", cwd=tmp_path, timeout=120)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--latency paired" in out.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -38,21 +38,32 @@ def test_solo_stats_pool_blocks_and_take_a_median_per_repeat() -> None:
 def test_paired_blocks_alternate_so_that_neither_always_goes_first() -> None:
     order: list[str] = []
     a, b = Runner(lambda: order.append("a")), Runner(lambda: order.append("b"))
-    cand, ref = paired_blocks(a, 1, b, 1, min_run_time=1e-12)
-    assert len(cand) == len(ref) == 1 and order == ["a", "b"]
+    cand, ref = paired_blocks(a, 1, b, 1, min_run_time=1e-12)  # each block: one untimed call, then the timed
+    assert len(cand) == len(ref) == 1 and order == ["a", "a", "b", "b"]
     order.clear()
     cand, ref = paired_blocks(a, 2, b, 1, min_run_time=1e-12)
-    assert order == ["a", "a", "b"]
+    assert order == ["a", "a", "a", "b", "b"]
     order.clear()
     rounds: list[tuple[str, str]] = []
     for _ in range(1000):  # until one call ran four rounds (a preempted first call can end it after one)
         order.clear()
         cand, ref = paired_blocks(a, 1, b, 1, min_run_time=2e-5)
-        rounds = list(zip(order[::2], order[1::2]))
+        calls = order[::2]  # every block's first call is its untimed warm-up
+        rounds = list(zip(calls[::2], calls[1::2]))
         if len(rounds) >= 4:
             break
     assert rounds[:4] == [("a", "b"), ("b", "a"), ("a", "b"), ("b", "a")]
     assert len(cand) == len(ref) == len(rounds)
+
+
+def test_a_blocks_warm_up_calls_run_before_its_clock_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nas.latency.clock as clock
+
+    events: list[str] = []
+    monkeypatch.setattr(clock.time, "perf_counter", lambda: events.append("clock") or float(len(events)))
+    run = Runner(lambda: events.append("call"), lambda: events.append("sync"))
+    run.block(2, warm=1)
+    assert events == ["call", "sync", "clock", "call", "call", "sync", "clock"]
 
 
 def test_blocks_have_at_least_one_call_and_sync_once_per_block() -> None:
@@ -87,9 +98,10 @@ def test_paired_refuses_a_reference_measured_otherwise() -> None:
 
 def test_measure_reference_keeps_its_quiet_measurement() -> None:
     ref = measure_reference(tiny(), 16, name="tiny", device="cpu", repeats=2, min_run_time=0.01, warmup=1,
-                            noise=NoisePolicy(retries=0))
+                            noise=NoisePolicy(retries=0), runs=3)
     assert ref.name == "tiny" and ref.threads == 1 and ref.resolution == 16 and ref.in_channels == 3
     assert ref.quiet is not None and ref.quiet_ms == ref.quiet["median_ms"] > 0 and ref.quiet["mode"] == "solo"
+    assert len(ref.quiet["runs_ms"]) == 3 and sorted(ref.quiet["runs_ms"])[1] == round(ref.quiet_ms, 4)
     assert ref.noisy == bool(ref.quiet["noisy"])
     assert ref.describe() == {"name": "tiny", "resolution": 16, "quiet_ms": ref.quiet_ms, "threads": 1,
                               "noisy": ref.noisy}

@@ -1,0 +1,110 @@
+"""Paired latency in a search (nas.search.reference, ``--latency paired``): the study's reference is timed once,
+stored, reused on resume, passed to every timing and recorded in run.json and pareto.yaml."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import nas.search.evaluate as evaluate_module
+import nas.search.reference as reference_module
+from nas.latency import Reference
+from nas.search import LatencyMethod, run_search
+from nas.search.evaluate import Evaluator
+from nas.search.export import export_pareto
+from nas.search.reference import ATTR, reference_record
+from nas.search.specs import ProxySpec
+from support import write_space
+
+
+@pytest.fixture()
+def timed_references(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``measure_reference`` replaced: no timing, quiet_ms 7.5 for the net it is given; returns the names timed."""
+    names: list[str] = []
+
+    def fake(model: Any, resolution: int, *, name: str, threads: int, batch_size: int = 1, runs: int = 5,
+             **_: Any) -> Reference:
+        names.append(name)
+        return Reference(model, resolution, 7.5, name=name, threads=threads, batch_size=batch_size,
+                         quiet={"noisy": False, "runs_ms": [7.0, 7.5, 8.0][:runs]})
+
+    monkeypatch.setattr(reference_module, "measure_reference", fake)
+    return names
+
+
+@pytest.fixture()
+def paired_timings(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """``measure_latency`` in the evaluator replaced: returns 2 × the reference's quiet_ms; records the reference
+    of every call."""
+    seen: list[Any] = []
+
+    def fake(model: Any, resolution: int, *, reference: Any = None, **_: Any) -> Any:
+        seen.append(reference)
+
+        class R:
+            median_ms, iqr_ms, noisy, others_cpu, attempts = 2 * reference.quiet_ms, 0.1, False, 0.0, [{}]
+        return R()
+
+    monkeypatch.setattr(evaluate_module, "measure_latency", fake)
+    return seen
+
+
+def test_a_paired_search_times_its_reference_once_and_every_candidate_beside_it(
+        tmp_path: Path, search_config: Any, timed_references: list[str], paired_timings: list[Any]) -> None:
+    config = search_config(write_space(tmp_path), tmp_path / "runs", trials=4, latency=LatencyMethod("paired"),
+                           confirm=0)
+    result = run_search(config)
+    assert timed_references == ["tiny_base"]  # the space's skeleton
+    stored = result.study.user_attrs[ATTR]
+    assert stored["name"] == "tiny_base" and stored["quiet_ms"] == 7.5 and stored["resolution"] == 32
+    assert len(paired_timings) == 4 and all(r.name == "tiny_base" and r.quiet_ms == 7.5 for r in paired_timings)
+    assert {t.user_attrs["latency_ms"] for t in result.study.trials} == {15.0}
+    assert {t.user_attrs["latency_method"] for t in result.study.trials} == {"paired"}
+
+    again = run_search(search_config(write_space(tmp_path), tmp_path / "runs", trials=6,
+                                     latency=LatencyMethod("paired"), confirm=0))
+    assert timed_references == ["tiny_base"]  # resumed: read from the study, not timed again
+    assert len(again.study.trials) == 6 and len(paired_timings) == 6
+
+    export_pareto(again.study, again.run_dir, 20.0, echo=lambda _: None)
+    meta = yaml.safe_load((again.run_dir / "pareto.yaml").read_text())
+    assert meta["latency_method"] == "paired"
+    assert meta["latency_reference"] == {"name": "tiny_base", "resolution": 32, "quiet_ms": 7.5, "threads": 1,
+                                         "noisy": False, "runs_ms": [7.0, 7.5, 8.0]}
+    assert reference_record(again.study) == meta["latency_reference"]
+
+
+def test_a_solo_search_has_no_reference(tmp_path: Path, search_config: Any, fake_latency: list[str],
+                                        timed_references: list[str]) -> None:
+    result = run_search(search_config(write_space(tmp_path), tmp_path / "runs", trials=3, confirm=0))
+    assert timed_references == [] and ATTR not in result.study.user_attrs
+    assert reference_record(result.study) is None
+
+
+def test_paired_timing_without_a_reference_is_refused() -> None:
+    from nas.arch.layers import resolve
+    from nas.space.load import load_space
+
+    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
+    arch = load_space("tiny_32px").skeleton
+    layers = resolve(arch)
+    with pytest.raises(RuntimeError, match="reference"):
+        ev.measure(ev.build(arch, layers), arch, layers)
+
+
+def test_the_real_reference_is_the_median_of_its_runs(tmp_path: Path) -> None:
+    """Unpatched: a tiny space's skeleton timed 5 times; the stored latency is one of them, the middle one."""
+    import optuna
+
+    from nas.space.load import load_space
+
+    space = load_space(str(write_space(tmp_path)))
+    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
+    study = optuna.create_study()
+    ref = reference_module.study_reference(study, space, ev)
+    runs = study.user_attrs[ATTR]["quiet"]["runs_ms"]
+    assert len(runs) == 5 and sorted(runs)[2] == round(ref.quiet_ms, 4) and ref.threads == 1
+    assert json.loads(json.dumps(study.user_attrs[ATTR]))["name"] == "tiny_base"
