@@ -141,8 +141,8 @@ def rate_section(config: SearchBenchConfig, log: Log | None = None) -> list[str]
     return ["**(a) Candidates per minute**, search_spaces/mnasnet.yaml at 224 px, random sampler, from an "
             "empty study (includes building, fvcore MACs, latency and proxy for every candidate; zero-cost "
             f"proxies on a batch of {DEFAULT_PROXY_BATCH} images; the default search is "
-            f"{default.latency.label} + `{default.proxy.label}`; a paired search also times its reference "
-            "network once):", "",
+            f"{default.latency.label} + `{default.proxy.label}`"
+            + ("; it also times its reference network once" if default.latency.kind == "paired" else "") + "):", "",
             table(["latency", "proxy", "candidates", "per minute", "goal", ""], rows), ""]
 
 

@@ -30,7 +30,7 @@ class SearchConfig:
     seed: int = 0
     storage: str | None = None  # default: sqlite:///<out>/<study>/study.db
     study_name: str | None = None  # default: derived from the options
-    latency: LatencyMethod = field(default_factory=lambda: LatencyMethod("paired"))
+    latency: LatencyMethod = field(default_factory=LatencyMethod)
     backend: str = "eager"  # the runtime latency is measured in: eager (PyTorch), onnxruntime, openvino
     proxy: ProxySpec = field(default_factory=ProxySpec)
     data: str | None = None
