@@ -75,6 +75,11 @@ class QualityConfig:
     threads: int = 1
     train_size: int | None = None  # smaller trainings for smoke runs; None: the whole training split
 
+    def __post_init__(self) -> None:
+        if self.latency.kind == "paired":  # the scaled references have no study whose reference they could share
+            raise ValueError("--latency paired: the quality benchmark times searches and scaled references alike, "
+                             "solo (measure) or from a table (lut:FILE)")
+
 
 @dataclass(frozen=True)
 class SeedNoise:

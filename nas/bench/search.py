@@ -129,8 +129,10 @@ def rate_section(config: SearchBenchConfig, log: Log | None = None) -> list[str]
     default = SearchConfig(latency_target_ms=config.target_224_ms)  # the default search: its latency and proxy
     lut = LatencyMethod.lut(config.lut_224)
     rows = []
-    for latency, proxy in [(LatencyMethod(), ProxySpec("params")), (default.latency, default.proxy),
-                           (lut, ProxySpec("params")), *((lut, p) for p in config.proxies)]:
+    measured = [(LatencyMethod(), ProxySpec("params"))]
+    if (default.latency.kind, default.proxy.label) != ("measure", "params"):
+        measured.append((default.latency, default.proxy))
+    for latency, proxy in [*measured, (lut, ProxySpec("params")), *((lut, p) for p in config.proxies)]:
         per_min, done = candidates_per_minute(RATE_SPACE, latency, proxy, config.rate_trials, config.target_224_ms,
                                               config.threads)
         goal = RATE_GOALS[latency.kind]

@@ -68,9 +68,6 @@ def run(args: argparse.Namespace) -> int:
     from nas.search.specs import ProxySpec
     from nas.space.load import load_space
 
-    if args.latency.kind == "paired":
-        raise CliError("--latency paired: the quality benchmark times searches and scaled references alike, "
-                       "solo (measure) or from a table (lut:FILE)")
     try:
         load_space(args.space)
         config = QualityConfig(cache=args.cache, out=args.out, targets_ms=tuple(args.targets), space=args.space,

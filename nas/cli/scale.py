@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{result.arch.name}.yaml")
     dump_arch(result.arch, out)
     verdict = "meets" if result.feasible else "MISSES (even the smallest multiplier)"
+    if evaluator.reference is not None:
+        ref = evaluator.reference
+        print(f"paired timing: every variant beside {ref.name} ({ref.quiet_ms:.2f} ms, the median of its "
+              f"{len((ref.quiet or {}).get('runs_ms') or [1])} solo timings)")
     multipliers = len({alpha for alpha, _ in result.tried})
     print(f"{arch.name} × {result.width_multiplier:.2f}: {result.latency_ms:.2f} ms {verdict} the "
           f"{args.latency_target:g} ms target ({multipliers} multipliers, {len(result.tried)} measurements); "

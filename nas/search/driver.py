@@ -122,12 +122,12 @@ class Worker:
         storage = make_storage(self.storage_url)
         try:
             self.study = self._open(storage, multi)
+            if config.latency.kind == "paired":
+                self.evaluator.reference = study_reference(self.study, self.space, self.evaluator)
         except BaseException:
             storage.engine.dispose()  # closes the database cleanly (SQLite removes its -wal/-shm files)
             raise
         self.study.sampler = make_sampler(config.sampler, stream_seed(config.seed, self.index, len(self.study.trials)))
-        if config.latency.kind == "paired":
-            self.evaluator.reference = study_reference(self.study, self.space, self.evaluator)
         (self.run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
         store = FileSystemArtifactStore(str(self.run_dir / "artifacts"))
         self.objective = Objective(space=self.space, evaluator=self.evaluator, target_ms=config.latency_target_ms,

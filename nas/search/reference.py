@@ -1,49 +1,69 @@
-"""The study's reference network for paired latency (``--latency paired``, the default of ``nas search``).
+"""The study's reference network for paired latency (``nas search --latency paired``).
 
 Every candidate is timed alternately with one fixed network — the space's skeleton (``mnasnet_b1`` for the
 ``mnasnet`` space), built like a candidate — and reported as ``median(candidate / reference) × the reference's
 latency`` (:mod:`nas.latency.paired`). Whatever slows the machine for a while slows both alike, so the ratio
-holds where a timing alone does not: on the 2-vCPU VM the zoo nets' repeat CV fell from 5–16 % solo to 1–4 %
-paired (docs/benchmarks.md, "Latency", part a).
+holds where a timing alone does not: on the 2-vCPU VM the zoo nets' repeat CV was 1–4 % paired against 5–18 %
+solo (docs/benchmarks.md, "Latency", part a). The level is another matter: README, "Paired timing".
 
 The reference's own latency is the one scale of every paired number in a study, so it is timed once — when the
 first process opens the study, as the median of :data:`REFERENCE_RUNS` solo timings — and stored in the study
-(user attribute :data:`ATTR`): resumed runs, extra workers and other machines joining the study read it and
-never time it again, so all of the study's latencies share one scale. A record is ``Reference.to_dict()``
-(name, resolution, quiet_ms, threads, the measurement); :func:`reference_record` is its short form for
-run.json and pareto.yaml.
+(user attribute :data:`ATTR`): resumed runs and extra workers read it and never time it again. A record is
+``Reference.to_dict()`` (name, resolution, quiet_ms, threads, the measurement); :func:`reference_record` is
+its short form for run.json and pareto.yaml.
 """
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from nas.latency.measure import measure_reference
-from nas.latency.paired import Reference
-from nas.search.evaluate import Evaluator
-from nas.space.space import SearchSpace
+if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neither torch nor the evaluator
+    from nas.latency.paired import Reference
+    from nas.search.evaluate import Evaluator
+    from nas.space.space import SearchSpace
 
 __all__ = ["ATTR", "REFERENCE_RUNS", "reference_record", "study_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
-#: Solo timings whose median is the reference's latency (each one ``measure_latency``'s default length).
+#: Solo timings whose median is the reference's latency.
 REFERENCE_RUNS = 5
 
 
-def study_reference(study: optuna.Study, space: SearchSpace, evaluator: Evaluator) -> Reference:
-    """The study's reference: the space's skeleton built with the evaluator's seed, and its latency — read from
-    the study when stored, else timed now (``REFERENCE_RUNS`` solo timings with the evaluator's device, threads,
-    batch and runtime; the median) and stored. When two processes time it at once, both use the record that
-    ends up stored (the last one written)."""
+def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evaluator", *,
+                    runs: int = REFERENCE_RUNS, **timing: Any) -> "Reference":
+    """The study's reference: the space's skeleton (adapted to the evaluator's data, built with its seed) and
+    its latency — read from the study when stored, else timed now with the evaluator's device, threads, batch
+    and runtime (``runs`` solo timings, the median; ``timing``: more :func:`~nas.latency.measure_latency`
+    settings, e.g. ``repeats``) and stored. A stored record that was timed under load is timed again while the
+    study has no finished trial; one timed noisy now warns.
+
+    Two processes that open a new study at the same moment (workers on two machines) may each time and store
+    one; the last stored wins for every later process, but the two first ones keep their own scale. Start one
+    process first.
+
+    Raises ``ValueError`` (one line) for a study with finished trials timed otherwise and no stored reference
+    (paired numbers would be mixed with solo ones)."""
+    from nas.latency.measure import measure_reference
+    from nas.latency.paired import Reference
+
     arch = evaluator.adapt(space.skeleton)
     model = evaluator.build(arch)
     stored = study.user_attrs.get(ATTR)
-    if not isinstance(stored, dict):
+    finished = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    if not isinstance(stored, dict) and any(t.user_attrs.get("latency_method") not in (None, "paired")
+                                            for t in finished):
+        raise ValueError(f"study {study.study_name!r} holds trials timed otherwise; paired latency needs a new "
+                         "study (another --study-name)")
+    if not isinstance(stored, dict) or (bool((stored.get("quiet") or {}).get("noisy")) and not finished):
         ref = measure_reference(model, arch.resolution, name=arch.name, device=evaluator.device,
                                 threads=evaluator.threads, batch_size=evaluator.batch_size,
-                                in_channels=arch.in_channels, backend=evaluator.backend, runs=REFERENCE_RUNS)
+                                in_channels=arch.in_channels, backend=evaluator.backend, runs=runs, **timing)
+        if ref.noisy:
+            warnings.warn(f"the reference {arch.name} was timed while other processes kept the CPU busy: every "
+                          "paired latency of this study scales by that number", RuntimeWarning, stacklevel=2)
         study.set_user_attr(ATTR, ref.to_dict())
         stored = study.user_attrs.get(ATTR) or ref.to_dict()
     return Reference.from_dict(stored, model)

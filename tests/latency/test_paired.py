@@ -60,7 +60,10 @@ def test_a_blocks_warm_up_calls_run_before_its_clock_starts(monkeypatch: pytest.
     import nas.latency.clock as clock
 
     events: list[str] = []
-    monkeypatch.setattr(clock.time, "perf_counter", lambda: events.append("clock") or float(len(events)))
+    import types
+
+    monkeypatch.setattr(clock, "time", types.SimpleNamespace(
+        perf_counter=lambda: events.append("clock") or float(len(events))))
     run = Runner(lambda: events.append("call"), lambda: events.append("sync"))
     run.block(2, warm=1)
     assert events == ["call", "sync", "clock", "call", "call", "sync", "clock"]

@@ -13,6 +13,7 @@ import nas.search.evaluate as evaluate_module
 import nas.search.reference as reference_module
 from nas.latency import Reference
 from nas.search import LatencyMethod, run_search
+from nas.search.driver import Worker
 from nas.search.evaluate import Evaluator
 from nas.search.export import export_pareto
 from nas.search.reference import ATTR, reference_record
@@ -31,7 +32,9 @@ def timed_references(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return Reference(model, resolution, 7.5, name=name, threads=threads, batch_size=batch_size,
                          quiet={"noisy": False, "runs_ms": [7.0, 7.5, 8.0][:runs]})
 
-    monkeypatch.setattr(reference_module, "measure_reference", fake)
+    import nas.latency.measure
+
+    monkeypatch.setattr(nas.latency.measure, "measure_reference", fake)
     return names
 
 
@@ -68,6 +71,10 @@ def test_a_paired_search_times_its_reference_once_and_every_candidate_beside_it(
                                      latency=LatencyMethod("paired"), confirm=0))
     assert timed_references == ["tiny_base"]  # resumed: read from the study, not timed again
     assert len(again.study.trials) == 6 and len(paired_timings) == 6
+    extra = Worker(config, 1)  # an extra worker process of the same search reads it too
+    extra.open()
+    assert timed_references == ["tiny_base"] and extra.evaluator.reference is not None
+    assert extra.evaluator.reference.quiet_ms == 7.5 and extra.evaluator.reference.name == "tiny_base"
 
     export_pareto(again.study, again.run_dir, 20.0, echo=lambda _: None)
     meta = yaml.safe_load((again.run_dir / "pareto.yaml").read_text())
@@ -95,6 +102,44 @@ def test_paired_timing_without_a_reference_is_refused() -> None:
         ev.measure(ev.build(arch, layers), arch, layers)
 
 
+def _study_with_trial(latency_method: str) -> Any:
+    import optuna
+
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"latency_method": latency_method}))
+    return study
+
+
+def test_a_study_timed_solo_is_not_continued_paired(tmp_path: Path, timed_references: list[str]) -> None:
+    from nas.space.load import load_space
+
+    space = load_space(str(write_space(tmp_path)))
+    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
+    with pytest.raises(ValueError, match="timed otherwise"):
+        reference_module.study_reference(_study_with_trial("measure"), space, ev)
+    assert timed_references == []
+    reference_module.study_reference(_study_with_trial("paired"), space, ev)  # paired trials: the attr was lost
+    assert timed_references == ["tiny_base"]
+
+
+def test_a_reference_timed_under_load_is_timed_again_until_a_trial_used_it(
+        tmp_path: Path, timed_references: list[str]) -> None:
+    import optuna
+
+    from nas.space.load import load_space
+
+    space = load_space(str(write_space(tmp_path)))
+    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
+    noisy = {"name": "tiny_base", "resolution": 32, "quiet_ms": 30.0, "threads": 1, "quiet": {"noisy": True}}
+    fresh = optuna.create_study()
+    fresh.set_user_attr(ATTR, noisy)
+    assert reference_module.study_reference(fresh, space, ev).quiet_ms == 7.5 and timed_references == ["tiny_base"]
+    used = _study_with_trial("paired")
+    used.set_user_attr(ATTR, noisy)
+    assert reference_module.study_reference(used, space, ev).quiet_ms == 30.0  # its trials are on that scale
+    assert timed_references == ["tiny_base"]
+
+
 def test_the_real_reference_is_the_median_of_its_runs(tmp_path: Path) -> None:
     """Unpatched: a tiny space's skeleton timed 5 times; the stored latency is one of them, the middle one."""
     import optuna
@@ -104,7 +149,7 @@ def test_the_real_reference_is_the_median_of_its_runs(tmp_path: Path) -> None:
     space = load_space(str(write_space(tmp_path)))
     ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
     study = optuna.create_study()
-    ref = reference_module.study_reference(study, space, ev)
+    ref = reference_module.study_reference(study, space, ev, repeats=2, min_run_time=0.02, warmup=2)
     runs = study.user_attrs[ATTR]["quiet"]["runs_ms"]
     assert len(runs) == 5 and sorted(runs)[2] == round(ref.quiet_ms, 4) and ref.threads == 1
     assert json.loads(json.dumps(study.user_attrs[ATTR]))["name"] == "tiny_base"

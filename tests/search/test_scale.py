@@ -112,3 +112,12 @@ def test_nas_scale_writes_the_scaled_yaml(tmp_path: Path) -> None:
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mobilenet_v9" in bad.stderr
     bad = run_nas("scale", "mobilenet_v2", "--latency-target", "10ms", "--confirm", "-1")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--confirm" in bad.stderr
+
+
+def test_nas_scale_paired_times_every_variant_beside_the_network_it_scales(tmp_path: Path) -> None:
+    out = run_nas("scale", "mobilenet_v3_small", "--latency-target", "1s", "--resolution", "32", "--threads", "1",
+                  "--latency", "paired", "--out", str(tmp_path / "v3s.yaml"), timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "paired timing: every variant beside mobilenet_v3_small (" in out.stdout
+    assert "the median of its 5 solo timings" in out.stdout and "meets the 1000 ms target" in out.stdout
+    assert nas.load_arch(tmp_path / "v3s.yaml").width_multiplier == 2.0
