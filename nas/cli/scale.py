@@ -55,11 +55,9 @@ def run(args: argparse.Namespace) -> int:
         evaluator = Evaluator(latency=args.latency, proxy=ProxySpec("params"), device=args.device,
                               threads=args.threads)
         if args.latency.kind == "paired":  # every scaled variant timed beside the network it scales
-            from nas.latency.measure import measure_reference
+            from nas.search.reference import time_reference
 
-            base = evaluator.adapt(arch)
-            evaluator.reference = measure_reference(evaluator.build(base), base.resolution, name=base.name,
-                                                    device=evaluator.device, threads=evaluator.threads)
+            evaluator.reference = time_reference(evaluator, arch)
     except ValueError as exc:
         raise CliError(exc) from None
     result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0],

@@ -24,12 +24,25 @@ if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neith
     from nas.search.evaluate import Evaluator
     from nas.space.space import SearchSpace
 
-__all__ = ["ATTR", "REFERENCE_RUNS", "reference_record", "study_reference"]
+__all__ = ["ATTR", "REFERENCE_RUNS", "reference_record", "study_reference", "time_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
 #: Solo timings whose median is the reference's latency.
 REFERENCE_RUNS = 5
+
+
+def time_reference(evaluator: "Evaluator", arch: Any, *, runs: int = REFERENCE_RUNS,
+                   **timing: Any) -> "Reference":
+    """``arch`` (adapted to the evaluator's data, built with its seed) as a reference, timed now with the
+    evaluator's device, threads, batch and runtime: ``runs`` solo timings, the median
+    (:func:`~nas.latency.measure.measure_reference`; ``timing``: more ``measure_latency`` settings)."""
+    from nas.latency.measure import measure_reference
+
+    arch = evaluator.adapt(arch)
+    return measure_reference(evaluator.build(arch), arch.resolution, name=arch.name, device=evaluator.device,
+                             threads=evaluator.threads, batch_size=evaluator.batch_size,
+                             in_channels=arch.in_channels, backend=evaluator.backend, runs=runs, **timing)
 
 
 def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evaluator", *,
@@ -46,27 +59,22 @@ def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evalu
 
     Raises ``ValueError`` (one line) for a study with finished trials timed otherwise and no stored reference
     (paired numbers would be mixed with solo ones)."""
-    from nas.latency.measure import measure_reference
     from nas.latency.paired import Reference
 
-    arch = evaluator.adapt(space.skeleton)
-    model = evaluator.build(arch)
     stored = study.user_attrs.get(ATTR)
-    finished = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not isinstance(stored, dict) and any(t.user_attrs.get("latency_method") not in (None, "paired")
                                             for t in finished):
         raise ValueError(f"study {study.study_name!r} holds trials timed otherwise; paired latency needs a new "
                          "study (another --study-name)")
-    if not isinstance(stored, dict) or (bool((stored.get("quiet") or {}).get("noisy")) and not finished):
-        ref = measure_reference(model, arch.resolution, name=arch.name, device=evaluator.device,
-                                threads=evaluator.threads, batch_size=evaluator.batch_size,
-                                in_channels=arch.in_channels, backend=evaluator.backend, runs=runs, **timing)
-        if ref.noisy:
-            warnings.warn(f"the reference {arch.name} was timed while other processes kept the CPU busy: every "
-                          "paired latency of this study scales by that number", RuntimeWarning, stacklevel=2)
-        study.set_user_attr(ATTR, ref.to_dict())
-        stored = study.user_attrs.get(ATTR) or ref.to_dict()
-    return Reference.from_dict(stored, model)
+    if isinstance(stored, dict) and not ((stored.get("quiet") or {}).get("noisy") and not finished):
+        return Reference.from_dict(stored, evaluator.build(evaluator.adapt(space.skeleton)))
+    ref = time_reference(evaluator, space.skeleton, runs=runs, **timing)
+    if ref.noisy:
+        warnings.warn(f"the reference {ref.name} was timed while other processes kept the CPU busy: every "
+                      "paired latency of this study scales by that number", RuntimeWarning, stacklevel=2)
+    study.set_user_attr(ATTR, ref.to_dict())
+    return Reference.from_dict(study.user_attrs.get(ATTR) or ref.to_dict(), ref.model)
 
 
 def reference_record(study: optuna.Study) -> dict[str, Any] | None:
