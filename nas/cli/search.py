@@ -121,8 +121,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from nas.report import write_report
     from nas.search import export_pareto, run_search
+    from nas.search.reference import level_warning
     from nas.search.run import write_run_summary
-
     from nas.search.settings import SettingsMismatch
 
     config = config_from_args(args)
@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"noisy:     {summary['noisy']} of {summary['trials']} trials were timed while other processes kept "
               f"{summary['others_cpu_max']:.2f} CPU cores busy (mean {summary['others_cpu_mean']:.2f}): not feasible "
               "on those numbers; rerun on a quiet machine to re-judge them")
+    if (level := level_warning(summary["latency_reference"])) is not None:
+        print(f"level:     {level}")
     name = result.study.study_name
     if result.interrupted:
         print(f"interrupted: rerun the same command to resume study {name!r}")

@@ -29,6 +29,7 @@ import datetime
 import math
 import time
 import warnings
+import weakref
 from typing import Any, Iterator
 
 import numpy as np
@@ -262,10 +263,19 @@ def _backend_runner(backend: str, exporter: str, work: nn.Module, x: torch.Tenso
     return Runner(step), settings
 
 
+#: The reference's placed copy (CUDA, channels_last) or runtime session (ONNX Runtime, OpenVINO) per measuring
+#: setup, kept while its module lives: a paired search times every candidate beside one reference, which would
+#: otherwise be copied or exported again for each. A module timed in place is not kept (nothing to save).
+_REFERENCE_RUNNERS: "weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], tuple[Runner, nn.Module | None]]]" = \
+    weakref.WeakKeyDictionary()
+
+
 def _reference_runner(reference: Reference | None, dev: torch.device, batch_size: int, threads: int,
                       channels_last: bool, backend: str = "eager",
                       exporter: str = "torchscript") -> tuple[Runner, nn.Module] | None:
-    """The reference's runner and placed module, after checking it was measured like the candidate will be."""
+    """The reference's runner and placed module, after checking it was measured like the candidate will be;
+    built once per module and setup (:data:`_REFERENCE_RUNNERS`): change a reference's weights in place and
+    its copies and exports stay as they were."""
     if reference is None:
         return None
     if not isinstance(reference, Reference):
@@ -278,8 +288,15 @@ def _reference_runner(reference: Reference | None, dev: torch.device, batch_size
                          f"candidate with {threads}")
     module = _as_module(reference.model)
     shape = (batch_size, reference.in_channels, reference.resolution, reference.resolution)
+    key = (str(dev), shape, channels_last, backend, exporter, threads)
+    kept = _REFERENCE_RUNNERS.get(module, {}).get(key)
+    if kept is not None:
+        return kept[0], module if kept[1] is None else kept[1]
     work, x = _placed(module, dev, shape, channels_last)  # a module already in place is timed as it is, in eval
-    return _backend_runner(backend, exporter, work, x, dev, threads)[0], work
+    runner = _backend_runner(backend, exporter, work, x, dev, threads)[0]
+    if backend != "eager" or work is not module:
+        _REFERENCE_RUNNERS.setdefault(module, {})[key] = (runner, None if work is module else work)
+    return runner, work
 
 
 @contextlib.contextmanager

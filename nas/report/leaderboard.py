@@ -19,6 +19,7 @@ from nas.files import atomic_write
 from nas.markdown import cell, table
 from nas.report.plot import write_pareto_png
 from nas.report.summary import Summary, counts_line, finite, format_latency, format_value, mega, read_listing, summarize
+from nas.search.reference import reference_record
 from nas.search.run import read_json
 
 __all__ = ["write_leaderboard", "write_report"]
@@ -84,9 +85,24 @@ def _header(study: optuna.Study, s: Summary, listing: dict[str, Any] | None, row
              f"- **proxy:** {s.proxy}",
              f"- **objective:** {objective}",
              f"- **trials:** {counts_line(s)}"]
+    if (ref := reference_record(study)) is not None:
+        lines.append(_reference_line(ref))
     if run_json.get("date"):
         lines.append(f"- **run started:** {run_json['date']}")
     return lines + [f"- **date:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
+
+
+def _reference_line(ref: dict[str, Any]) -> str:
+    """Paired timing's scale: the reference, its stored latency and how fast it ran beside the candidates."""
+    line = (f"- **paired reference:** {ref['name']} at {ref['resolution']} px, {format_latency(ref['quiet_ms'])} ms "
+            f"(timed when the study was created{', under load' if ref['noisy'] else ''})")
+    if finite(ref.get("beside_ms")):
+        line += (f"; beside the candidates it ran at a median {format_latency(ref['beside_ms'])} ms "
+                 f"(×{ref['beside_over_quiet']:.2f}, {ref['beside_trials']} trials)")
+        if ref["level_off"]:
+            line += (f" — **level off**: the latencies here read about ×{ref['quiet_ms'] / ref['beside_ms']:.2f} what "
+                     "the machine ran the networks at; their ratios hold")
+    return line
 
 
 def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:

@@ -50,13 +50,16 @@ class CandidateError(RuntimeError):
 class Timing(NamedTuple):
     """One candidate's latency (ms): median and IQR; ``noisy`` when the measurement was disturbed (other
     processes busy, or repeats too spread: :mod:`nas.latency.noise`) even after its retries; ``others_cpu`` the
-    mean CPU cores other processes used meanwhile (None: not measured, e.g. from a lookup table)."""
+    mean CPU cores other processes used meanwhile (None: not measured, e.g. from a lookup table);
+    ``reference_now_ms`` (paired) the reference's median block beside the candidate: how fast the reference ran
+    in this window, against the latency it is scaled by."""
 
     median_ms: float
     iqr_ms: float
     noisy: bool = False
     others_cpu: float | None = None
     attempts: int = 1
+    reference_now_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Scores:
     noisy: bool = False
     others_cpu: float | None = None
     attempts: int = 1
+    reference_now_ms: float | None = None  # paired: the reference's median block beside this candidate (ms)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,7 +182,7 @@ class Evaluator:
         r = measure_latency(model, arch.resolution, batch_size=self.batch_size, device=self.device,
                             threads=self.threads, repeats=self.latency_repeats, min_run_time=self.latency_min_run_time,
                             backend=self.backend, reference=self.reference if self.latency.kind == "paired" else None)
-        return Timing(r.median_ms, r.iqr_ms, r.noisy, r.others_cpu, len(r.attempts) or 1)
+        return Timing(r.median_ms, r.iqr_ms, r.noisy, r.others_cpu, len(r.attempts) or 1, r.reference_now_ms)
 
     def measure_arch(self, arch: Arch) -> Timing:
         """The :class:`Timing` of ``arch`` alone — resolved and built once, no proxy (the scaled baselines of
@@ -238,7 +242,8 @@ class Evaluator:
         return Scores(latency_ms=timing.median_ms, latency_iqr_ms=timing.iqr_ms, latency_method=self.latency.label,
                       device=self.device, threads=self.threads, params=params, macs=macs, proxy=self.proxy.label,
                       proxy_value=value, proxy_seconds=seconds, extra=extra, noisy=timing.noisy,
-                      others_cpu=timing.others_cpu, attempts=timing.attempts)
+                      others_cpu=timing.others_cpu, attempts=timing.attempts,
+                      reference_now_ms=timing.reference_now_ms)
 
 
 def check_table_covers(table: LatencyTable, space: SearchSpace, path: Path | str | None = None) -> None:

@@ -34,7 +34,7 @@ MNASNET_W = -0.07
 #: The user attributes a duplicate copies from the trial that owns its architecture.
 SCORE_ATTRS = ("latency_ms", "latency_iqr_ms", "latency_method", "device", "threads", "params", "macs", "proxy",
                "proxy_value", "proxy_seconds", "feasible", "mnasnet_reward", "noisy", "others_cpu",
-               "latency_attempts")
+               "latency_attempts", "reference_now_ms")
 
 
 def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: float = MNASNET_W) -> float:
@@ -133,6 +133,8 @@ class Objective:
                   "proxy_value": scores.proxy_value, "proxy_seconds": scores.proxy_seconds,
                   "feasible": scores.latency_ms <= self.target_ms and not scores.noisy, "noisy": scores.noisy,
                   "others_cpu": scores.others_cpu, "latency_attempts": scores.attempts}
+        if scores.reference_now_ms is not None:
+            record["reference_now_ms"] = scores.reference_now_ms
         if not self.multi:
             record["mnasnet_reward"] = values[0]
         for name, value in record.items():

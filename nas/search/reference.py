@@ -11,9 +11,17 @@ first process opens the study, as the median of :data:`REFERENCE_RUNS` solo timi
 (user attribute :data:`ATTR`): resumed runs and extra workers read it and never time it again. A record is
 ``Reference.to_dict()`` (name, resolution, quiet_ms, threads, the measurement); :func:`reference_record` is
 its short form for run.json and pareto.yaml.
+
+Each paired trial also records ``reference_now_ms``, the reference's median block beside it. Their median over
+the study is how fast the reference really ran while the candidates were timed; when it is more than
+:data:`LEVEL_TOLERANCE` away from the stored latency, every paired number of the study is off by about that
+factor, and :func:`reference_record` and :func:`level_warning` say so (on the 2-vCPU VM a stored 33.7 ms
+against 19.5–28.5 ms beside efficientnet_b0 minutes later: docs/benchmarks.md, "Paired timing: the
+reference's level, measured in the search").
 """
 from __future__ import annotations
 
+import statistics
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +32,16 @@ if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neith
     from nas.search.evaluate import Evaluator
     from nas.space.space import SearchSpace
 
-__all__ = ["ATTR", "REFERENCE_RUNS", "reference_record", "study_reference", "time_reference"]
+__all__ = ["ATTR", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record", "study_reference",
+           "time_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
 #: Solo timings whose median is the reference's latency.
 REFERENCE_RUNS = 5
+#: How far (as a fraction) the reference's median block beside the study's candidates may sit from its stored
+#: latency before the study's paired level is reported off.
+LEVEL_TOLERANCE = 0.15
 
 
 def time_reference(evaluator: "Evaluator", arch: Any, *, runs: int = REFERENCE_RUNS,
@@ -78,11 +90,36 @@ def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evalu
 
 
 def reference_record(study: optuna.Study) -> dict[str, Any] | None:
-    """The stored reference in short: ``{name, resolution, quiet_ms, threads, noisy, runs_ms}`` (``None``: the
-    study times solo or from a table)."""
+    """The stored reference in short: ``{name, resolution, quiet_ms, threads, noisy, runs_ms}`` and the level
+    check — ``beside_ms``, the median over the study's paired trials of the reference's median block beside the
+    candidate (``None`` before any), ``beside_trials`` how many, ``beside_over_quiet`` = beside_ms / quiet_ms and
+    ``level_off`` (that ratio outside 1 ± :data:`LEVEL_TOLERANCE`). ``None``: the study times solo or from a
+    table."""
     stored = study.user_attrs.get(ATTR)
     if not isinstance(stored, dict):
         return None
     quiet = stored.get("quiet") or {}
-    return {"name": stored.get("name"), "resolution": stored.get("resolution"), "quiet_ms": stored.get("quiet_ms"),
-            "threads": stored.get("threads"), "noisy": bool(quiet.get("noisy")), "runs_ms": quiet.get("runs_ms")}
+    beside = sorted(float(t.user_attrs["reference_now_ms"])
+                    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                    if isinstance(t.user_attrs.get("reference_now_ms"), (int, float))
+                    and "duplicate_of" not in t.user_attrs)
+    beside_ms = float(statistics.median(beside)) if beside else None
+    quiet_ms = stored.get("quiet_ms")
+    ratio = beside_ms / quiet_ms if beside_ms is not None and isinstance(quiet_ms, (int, float)) and quiet_ms > 0 \
+        else None
+    return {"name": stored.get("name"), "resolution": stored.get("resolution"), "quiet_ms": quiet_ms,
+            "threads": stored.get("threads"), "noisy": bool(quiet.get("noisy")), "runs_ms": quiet.get("runs_ms"),
+            "beside_ms": None if beside_ms is None else round(beside_ms, 4), "beside_trials": len(beside),
+            "beside_over_quiet": None if ratio is None else round(ratio, 4),
+            "level_off": ratio is not None and abs(ratio - 1) > LEVEL_TOLERANCE}
+
+
+def level_warning(record: dict[str, Any] | None) -> str | None:
+    """One line when :func:`reference_record`'s level check failed (``None`` otherwise): the paired latencies of
+    the study are off by about ``quiet_ms / beside_ms``."""
+    if not record or not record.get("level_off"):
+        return None
+    return (f"the reference {record['name']} ran at a median {record['beside_ms']:.2f} ms beside "
+            f"{record['beside_trials']} candidates, its stored latency is {record['quiet_ms']:.2f} ms: this "
+            f"study's paired latencies read about ×{record['quiet_ms'] / record['beside_ms']:.2f} what the machine "
+            "ran the networks at (its speed moved after the reference was timed); their ratios hold")

@@ -135,3 +135,39 @@ def test_the_quality_benchmark_refuses_paired_timing(tmp_path: Path) -> None:
     out = run_nas("benchmark", "quality", "--targets", "20ms", "--latency", "paired", cwd=tmp_path, timeout=120)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--latency paired" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """In process, no timing: the reference is stored at 7.5 ms and ran at 10.0 ms beside every candidate; the
+    search prints one ``level:`` line and run.json's summary keeps the check."""
+    import json
+
+    import nas.latency.measure
+    from nas.cli import main
+    from nas.latency import Reference
+    from nas.search.evaluate import Evaluator, Timing
+    from support import write_space
+
+    def reference(model: object, resolution: int, *, name: str, threads: int, batch_size: int = 1,
+                  **_: object) -> Reference:
+        return Reference(model, resolution, 7.5, name=name, threads=threads, batch_size=batch_size,
+                         quiet={"noisy": False, "runs_ms": [7.5]})
+
+    monkeypatch.setattr(nas.latency.measure, "measure_reference", reference)
+    monkeypatch.setattr(Evaluator, "measure", lambda self, model, arch, layers: Timing(
+        12.0, 0.1, noisy=False, others_cpu=0.0, reference_now_ms=10.0))
+    code = main(["search", "--space", str(write_space(tmp_path)), "--latency-target", "15ms", "--latency", "paired",
+                 "--trials", "3", "--proxy", "params", "--device", "cpu", "--confirm", "0", "--no-progress",
+                 "--out", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert code == 0
+    level = [line for line in out.splitlines() if line.startswith("level:")]
+    assert len(level) == 1 and "10.00 ms beside 3 candidates" in level[0] and "×0.75" in level[0]
+    (run_json,) = (tmp_path / "runs").glob("*/run.json")
+    record = json.loads(run_json.read_text())["summary"]["latency_reference"]
+    assert (record["beside_ms"], record["beside_trials"], record["level_off"]) == (10.0, 3, True)
+    board = (run_json.parent / "leaderboard.md").read_text()
+    assert ("- **paired reference:** tiny_base at 32 px, 7.50 ms (timed when the study was created); beside the "
+            "candidates it ran at a median 10.00 ms (×1.33, 3 trials) — **level off**: the latencies here read about "
+            "×0.75 what the machine ran the networks at") in board

@@ -118,3 +118,28 @@ def test_a_reference_record_round_trips_through_json() -> None:
     ref = Reference(tiny(4), resolution=16, quiet_ms=2.5, name="ref4", threads=1, quiet={"noisy": False})
     again = Reference.from_dict(json.loads(json.dumps(ref.to_dict())), tiny(4))
     assert again.to_dict() == ref.to_dict() and again.quiet_ms == 2.5 and not again.noisy
+
+
+def test_a_reference_is_exported_once_for_every_candidate_timed_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime: each candidate is exported for its own timing, the reference once per setup and module."""
+    pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime")
+    import nas.latency.measure as measure
+
+    exported: list[int] = []
+    real = measure.to_onnx
+
+    def counting(model: nn.Module, **kwargs: object) -> object:
+        exported.append(id(model))
+        return real(model, **kwargs)
+
+    monkeypatch.setattr(measure, "to_onnx", counting)
+    ref = Reference(tiny(4), resolution=16, quiet_ms=2.5, name="ref4", threads=1)
+    cands = [tiny(), tiny(6)]
+    for cand in cands:
+        r = measure_latency(cand, 16, device="cpu", reference=ref, backend="onnxruntime", **FAST)
+        assert r.mode == "paired" and r.reference_now_ms is not None and r.reference_now_ms > 0
+    assert exported.count(id(ref.model)) == 1 and [i for i in exported if i != id(ref.model)] == list(map(id, cands))
+    measure_latency(cands[0], 16, device="cpu", reference=ref, **FAST)  # eager: nothing exported
+    other = Reference(tiny(4), resolution=16, quiet_ms=2.5, name="other", threads=1)
+    measure_latency(cands[0], 16, device="cpu", reference=other, backend="onnxruntime", **FAST)
+    assert exported.count(id(other.model)) == 1 and len(exported) == 5  # another module: its own export

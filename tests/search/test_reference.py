@@ -40,8 +40,8 @@ def timed_references(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture()
 def paired_timings(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """``measure_latency`` in the evaluator replaced: returns 2 × the reference's quiet_ms; records the reference
-    of every call."""
+    """``measure_latency`` in the evaluator replaced: returns 2 × the reference's quiet_ms, the reference's block
+    beside it at 8.0 ms, 8.5, 9.0, … (one more half-ms per call); records the reference of every call."""
     seen: list[Any] = []
 
     def fake(model: Any, resolution: int, *, reference: Any = None, **_: Any) -> Any:
@@ -49,6 +49,7 @@ def paired_timings(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
         class R:
             median_ms, iqr_ms, noisy, others_cpu, attempts = 2 * reference.quiet_ms, 0.1, False, 0.0, [{}]
+            reference_now_ms = 7.5 + 0.5 * len(seen)
         return R()
 
     monkeypatch.setattr(evaluate_module, "measure_latency", fake)
@@ -79,9 +80,44 @@ def test_a_paired_search_times_its_reference_once_and_every_candidate_beside_it(
     export_pareto(again.study, again.run_dir, 20.0, echo=lambda _: None)
     meta = yaml.safe_load((again.run_dir / "pareto.yaml").read_text())
     assert meta["latency_method"] == "paired"
+    # the level check: the reference's blocks beside the 6 trials' candidates, 8.0 … 10.5 ms, median 9.25
+    assert [t.user_attrs["reference_now_ms"] for t in again.study.trials] == [8.0, 8.5, 9.0, 9.5, 10.0, 10.5]
     assert meta["latency_reference"] == {"name": "tiny_base", "resolution": 32, "quiet_ms": 7.5, "threads": 1,
-                                         "noisy": False, "runs_ms": [7.0, 7.5, 8.0]}
+                                         "noisy": False, "runs_ms": [7.0, 7.5, 8.0], "beside_ms": 9.25,
+                                         "beside_trials": 6, "beside_over_quiet": 1.2333, "level_off": True}
     assert reference_record(again.study) == meta["latency_reference"]
+
+
+def _level_study(quiet_ms: float, beside: list[float], duplicate_beside: float | None = None) -> Any:
+    import optuna
+
+    study = optuna.create_study()
+    study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": quiet_ms, "threads": 1,
+                               "quiet": {"noisy": False, "runs_ms": [quiet_ms]}})
+    for ms in beside:
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": ms}))
+    if duplicate_beside is not None:  # a duplicate copies its owner's timing: counted once
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": duplicate_beside,
+                                                                         "duplicate_of": 0}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"reference_now_ms": 1}))
+    return study
+
+
+def test_the_level_check_says_when_the_reference_ran_off_its_stored_latency() -> None:
+    from nas.search.reference import LEVEL_TOLERANCE, level_warning
+
+    assert LEVEL_TOLERANCE == 0.15
+    off = reference_record(_level_study(33.7, [19.5, 20.7, 25.3, 27.8, 28.4], duplicate_beside=19.0))
+    assert off is not None and (off["beside_ms"], off["beside_trials"], off["level_off"]) == (25.3, 5, True)
+    assert off["beside_over_quiet"] == round(25.3 / 33.7, 4)
+    line = level_warning(off)
+    assert line is not None and "25.30 ms beside 5 candidates" in line and "33.70 ms" in line and "×1.33" in line
+    within = reference_record(_level_study(20.0, [17.2, 22.9, 23.0]))  # 22.9 / 20 = 1.145: inside ±15 %
+    assert within is not None and within["beside_ms"] == 22.9 and within["level_off"] is False
+    assert level_warning(within) is None
+    none_yet = reference_record(_level_study(20.0, []))
+    assert none_yet is not None and none_yet["beside_ms"] is None and none_yet["beside_trials"] == 0
+    assert none_yet["level_off"] is False and level_warning(none_yet) is None and level_warning(None) is None
 
 
 def test_a_solo_search_has_no_reference(tmp_path: Path, search_config: Any, fake_latency: list[str],
