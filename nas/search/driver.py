@@ -27,7 +27,7 @@ from nas.search.confirm import confirm_front
 from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
 from nas.search.front import is_feasible
 from nas.search.objective import Objective, counted
-from nas.search.reference import study_reference
+from nas.search.reference import reference_record, study_reference
 from nas.search.run import write_run_json
 from nas.search.settings import fingerprint
 from nas.search.study import make_sampler, make_storage, open_study
@@ -46,7 +46,9 @@ MAX_TRIALS_FACTOR = 10
 
 
 class Progress:
-    """tqdm bar: trial n/N, best feasible proxy or reward, Pareto size, failures; ETA from tqdm."""
+    """tqdm bar: trial n/N, best feasible proxy or reward, Pareto size, failures, noisy trials and (paired) the
+    level check so far, ``ref=×r``: the reference's median block beside the candidates over its stored latency
+    (:func:`nas.search.reference.reference_record`); ETA from tqdm."""
 
     def __init__(self, config: SearchConfig, done: int):
         from tqdm.auto import tqdm
@@ -66,6 +68,9 @@ class Progress:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
         post["fail"] = sum(t.state == TrialState.FAIL for t in trials)
         post["noisy"] = sum(bool(t.user_attrs.get("noisy")) for t in trials)
+        ref = reference_record(study)
+        if ref is not None and ref["beside_over_quiet"] is not None:
+            post["ref"] = f"×{ref['beside_over_quiet']:.2f}" + (" (level off)" if ref["level_off"] else "")
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(min(sum(counted(t) for t in trials), self.bar.total) - self.bar.n)
 

@@ -138,3 +138,27 @@ def test_no_feasible_trial_exports_closest_marked_infeasible(search_config, spac
     assert result.study.best_trials == []
     assert any("no trial met the 0.001 ms target" in line for line in lines)
     assert "feasible: false" in (result.run_dir / "pareto.yaml").read_text()
+
+
+def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
+    """Paired: ``ref=×r`` is the reference's median block beside the candidates over its stored latency."""
+    import optuna
+
+    from nas.search.driver import Progress
+    from nas.search.reference import ATTR
+    from support import search_config
+
+    study = optuna.create_study()
+    bar = Progress(search_config(tmp_path / "s.yaml", tmp_path, trials=3), 0)
+    trial = optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0})
+    study.add_trial(trial)
+    bar(study, study.trials[-1])
+    assert "ref" not in bar.bar.postfix  # solo: no reference, nothing shown
+    study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": 10.0, "threads": 1})
+    bar(study, study.trials[-1])
+    assert "ref=×0.80 (level off)" in bar.bar.postfix
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 10.0}))
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 9.5}))
+    bar(study, study.trials[-1])
+    assert "ref=×0.95" in bar.bar.postfix and "level off" not in bar.bar.postfix
+    bar.close()
