@@ -96,12 +96,12 @@ def _reference_line(ref: dict[str, Any]) -> str:
     """Paired timing's scale: the reference, its stored latency and how fast it ran beside the candidates."""
     line = (f"- **paired reference:** {ref['name']} at {ref['resolution']} px, {format_latency(ref['quiet_ms'])} ms "
             f"(timed when the study was created{', under load' if ref['noisy'] else ''})")
-    if finite(ref.get("beside_ms")):
+    if finite(ref.get("beside_ms")) and finite(ref.get("level_factor")):
         line += (f"; beside the candidates it ran at a median {format_latency(ref['beside_ms'])} ms "
-                 f"(×{ref['beside_over_quiet']:.2f}, {ref['beside_trials']} trials)")
+                 f"({ref['beside_trials']} trials): level ×{ref['level_factor']:.2f}")
         if ref["level_off"]:
-            line += (f" — **level off**: the latencies here read about ×{ref['quiet_ms'] / ref['beside_ms']:.2f} what "
-                     "the machine ran the networks at; their ratios hold")
+            line += (f" — **level off**: the latencies here read about ×{ref['level_factor']:.2f} what the machine "
+                     "ran the networks at; their ratios hold")
     return line
 
 

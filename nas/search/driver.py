@@ -47,7 +47,7 @@ MAX_TRIALS_FACTOR = 10
 
 class Progress:
     """tqdm bar: trial n/N, best feasible proxy or reward, Pareto size, failures, noisy trials and (paired) the
-    level check so far, ``ref=×r``: the reference's median block beside the candidates over its stored latency
+    level factor so far, ``level=×f``: the reference's stored latency over its median block beside the candidates
     (:func:`nas.search.reference.reference_record`); ETA from tqdm."""
 
     def __init__(self, config: SearchConfig, done: int):
@@ -68,9 +68,9 @@ class Progress:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
         post["fail"] = sum(t.state == TrialState.FAIL for t in trials)
         post["noisy"] = sum(bool(t.user_attrs.get("noisy")) for t in trials)
-        ref = reference_record(study)
-        if ref is not None and ref["beside_over_quiet"] is not None:
-            post["ref"] = f"×{ref['beside_over_quiet']:.2f}" + (" (level off)" if ref["level_off"] else "")
+        ref = reference_record(study, trials)
+        if ref is not None and ref["level_factor"] is not None:
+            post["level"] = f"×{ref['level_factor']:.2f}" + (" (off)" if ref["level_off"] else "")
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(min(sum(counted(t) for t in trials), self.bar.total) - self.bar.n)
 

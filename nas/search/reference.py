@@ -13,14 +13,16 @@ first process opens the study, as the median of :data:`REFERENCE_RUNS` solo timi
 its short form for run.json and pareto.yaml.
 
 Each paired trial also records ``reference_now_ms``, the reference's median block beside it. Their median over
-the study is how fast the reference really ran while the candidates were timed; when it is more than
-:data:`LEVEL_TOLERANCE` away from the stored latency, every paired number of the study is off by about that
-factor, and :func:`reference_record` and :func:`level_warning` say so (on the 2-vCPU VM a stored 33.7 ms
-against 19.5–28.5 ms beside efficientnet_b0 minutes later: docs/benchmarks.md, "Paired timing: the
-reference's level, measured in the search").
+the study is how fast the reference really ran while the candidates were timed. The study's *level factor* is
+stored latency / that median: every paired number of the study reads about that many times what the machine
+ran the network at. Once :data:`LEVEL_MIN_TRIALS` trials have been timed, a factor beyond ×(1 ±
+:data:`LEVEL_TOLERANCE`) either way is reported off by :func:`reference_record` and :func:`level_warning` (on
+the 2-vCPU VM, a stored 31.49 ms against a median 20.77 ms beside 50 candidates: ×1.52; docs/benchmarks.md,
+"Paired timing: where the level goes wrong").
 """
 from __future__ import annotations
 
+import math
 import statistics
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -32,16 +34,19 @@ if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neith
     from nas.search.evaluate import Evaluator
     from nas.space.space import SearchSpace
 
-__all__ = ["ATTR", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record", "study_reference",
+__all__ = ["ATTR", "LEVEL_MIN_TRIALS", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record", "study_reference",
            "time_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
 #: Solo timings whose median is the reference's latency.
 REFERENCE_RUNS = 5
-#: How far (as a fraction) the reference's median block beside the study's candidates may sit from its stored
-#: latency before the study's paired level is reported off.
+#: How far the level factor (stored latency / the reference's median block beside the candidates) may sit from
+#: 1 before the study's paired level is reported off: beyond ×1.15 or below ×1/1.15.
 LEVEL_TOLERANCE = 0.15
+#: Timed trials before the level is judged at all: the reference's own 1-s blocks spread by 15 % and more on an
+#: unsteady VM, so one trial's block says little.
+LEVEL_MIN_TRIALS = 5
 
 
 def time_reference(evaluator: "Evaluator", arch: Any, *, runs: int = REFERENCE_RUNS,
@@ -89,37 +94,44 @@ def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evalu
     return Reference.from_dict(study.user_attrs.get(ATTR) or ref.to_dict(), ref.model)
 
 
-def reference_record(study: optuna.Study) -> dict[str, Any] | None:
+def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial] | None" = None
+                     ) -> dict[str, Any] | None:
     """The stored reference in short: ``{name, resolution, quiet_ms, threads, noisy, runs_ms}`` and the level
-    check — ``beside_ms``, the median over the study's paired trials of the reference's median block beside the
-    candidate (``None`` before any), ``beside_trials`` how many, ``beside_over_quiet`` = beside_ms / quiet_ms and
-    ``level_off`` (that ratio outside 1 ± :data:`LEVEL_TOLERANCE`). ``None``: the study times solo or from a
-    table."""
+    check — ``beside_ms``, the median over the study's finished, non-duplicate paired trials of the reference's
+    median block beside the candidate (``None`` before any), ``beside_trials`` how many, ``level_factor`` =
+    quiet_ms / beside_ms (the study's paired latencies read about that many times what the machine ran the
+    networks at) and ``level_off`` (at least :data:`LEVEL_MIN_TRIALS` trials and the factor beyond
+    ×(1 ± :data:`LEVEL_TOLERANCE`) either way). ``trials``: the study's trials when the caller has them.
+    ``None``: the study times solo or from a table."""
     stored = study.user_attrs.get(ATTR)
     if not isinstance(stored, dict):
         return None
     quiet = stored.get("quiet") or {}
-    beside = sorted(float(t.user_attrs["reference_now_ms"])
-                    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                    if isinstance(t.user_attrs.get("reference_now_ms"), (int, float))
-                    and "duplicate_of" not in t.user_attrs)
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
+    beside = sorted(float(v) for t in trials if t.state == optuna.trial.TrialState.COMPLETE
+                    and "duplicate_of" not in t.user_attrs
+                    and _positive(v := t.user_attrs.get("reference_now_ms")))
     beside_ms = float(statistics.median(beside)) if beside else None
     quiet_ms = stored.get("quiet_ms")
-    ratio = beside_ms / quiet_ms if beside_ms is not None and isinstance(quiet_ms, (int, float)) and quiet_ms > 0 \
-        else None
+    factor = quiet_ms / beside_ms if beside_ms is not None and _positive(quiet_ms) else None
     return {"name": stored.get("name"), "resolution": stored.get("resolution"), "quiet_ms": quiet_ms,
             "threads": stored.get("threads"), "noisy": bool(quiet.get("noisy")), "runs_ms": quiet.get("runs_ms"),
             "beside_ms": None if beside_ms is None else round(beside_ms, 4), "beside_trials": len(beside),
-            "beside_over_quiet": None if ratio is None else round(ratio, 4),
-            "level_off": ratio is not None and abs(ratio - 1) > LEVEL_TOLERANCE}
+            "level_factor": None if factor is None else round(factor, 4),
+            "level_off": factor is not None and len(beside) >= LEVEL_MIN_TRIALS
+            and abs(math.log(factor)) > math.log1p(LEVEL_TOLERANCE)}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def level_warning(record: dict[str, Any] | None) -> str | None:
     """One line when :func:`reference_record`'s level check failed (``None`` otherwise): the paired latencies of
-    the study are off by about ``quiet_ms / beside_ms``."""
+    the study read about ``level_factor`` times what the machine ran the networks at."""
     if not record or not record.get("level_off"):
         return None
     return (f"the reference {record['name']} ran at a median {record['beside_ms']:.2f} ms beside "
-            f"{record['beside_trials']} candidates, its stored latency is {record['quiet_ms']:.2f} ms: this "
-            f"study's paired latencies read about ×{record['quiet_ms'] / record['beside_ms']:.2f} what the machine "
-            "ran the networks at (its speed moved after the reference was timed); their ratios hold")
+            f"{record['beside_trials']} candidates against its stored {record['quiet_ms']:.2f} ms: this study's "
+            f"paired latencies read about ×{record['level_factor']:.2f} what the machine ran the networks at; "
+            "their ratios hold")

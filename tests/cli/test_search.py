@@ -140,8 +140,10 @@ def test_the_quality_benchmark_refuses_paired_timing(tmp_path: Path) -> None:
 def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """In process, no timing: the reference is stored at 7.5 ms and ran at 10.0 ms beside every candidate; the
-    search prints one ``level:`` line and run.json's summary keeps the check."""
+    search prints one ``level:`` line and run.json's summary and leaderboard.md keep the check."""
     import json
+
+    import optuna
 
     import nas.latency.measure
     from nas.cli import main
@@ -158,16 +160,22 @@ def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
     monkeypatch.setattr(Evaluator, "measure", lambda self, model, arch, layers: Timing(
         12.0, 0.1, noisy=False, others_cpu=0.0, reference_now_ms=10.0))
     code = main(["search", "--space", str(write_space(tmp_path)), "--latency-target", "15ms", "--latency", "paired",
-                 "--trials", "3", "--proxy", "params", "--device", "cpu", "--confirm", "0", "--no-progress",
+                 "--trials", "8", "--proxy", "params", "--device", "cpu", "--confirm", "0", "--no-progress",
                  "--out", str(tmp_path / "runs")])
     out = capsys.readouterr().out
     assert code == 0
-    level = [line for line in out.splitlines() if line.startswith("level:")]
-    assert len(level) == 1 and "10.00 ms beside 3 candidates" in level[0] and "×0.75" in level[0]
     (run_json,) = (tmp_path / "runs").glob("*/run.json")
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{run_json.parent / 'study.db'}")
+    timed = sum(t.state.name == "COMPLETE" and "duplicate_of" not in t.user_attrs for t in study.trials)
+    assert timed >= 5
+    level = [line for line in out.splitlines() if line.startswith("level:")]
+    assert level == [f"level:     the reference tiny_base ran at a median 10.00 ms beside {timed} candidates against "
+                     "its stored 7.50 ms: this study's paired latencies read about ×0.75 what the machine ran the "
+                     "networks at; their ratios hold"]
     record = json.loads(run_json.read_text())["summary"]["latency_reference"]
-    assert (record["beside_ms"], record["beside_trials"], record["level_off"]) == (10.0, 3, True)
+    assert (record["beside_ms"], record["beside_trials"], record["level_factor"], record["level_off"]) == (
+        10.0, timed, 0.75, True)
     board = (run_json.parent / "leaderboard.md").read_text()
-    assert ("- **paired reference:** tiny_base at 32 px, 7.50 ms (timed when the study was created); beside the "
-            "candidates it ran at a median 10.00 ms (×1.33, 3 trials) — **level off**: the latencies here read about "
-            "×0.75 what the machine ran the networks at") in board
+    assert (f"- **paired reference:** tiny_base at 32 px, 7.50 ms (timed when the study was created); beside the "
+            f"candidates it ran at a median 10.00 ms ({timed} trials): level ×0.75 — **level off**: the latencies "
+            "here read about ×0.75 what the machine ran the networks at") in board

@@ -141,7 +141,8 @@ def test_no_feasible_trial_exports_closest_marked_infeasible(search_config, spac
 
 
 def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
-    """Paired: ``ref=×r`` is the reference's median block beside the candidates over its stored latency."""
+    """Paired: ``level=×f`` is the reference's stored latency over its median block beside the candidates,
+    judged off from 5 trials on."""
     import optuna
 
     from nas.search.driver import Progress
@@ -150,15 +151,18 @@ def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
 
     study = optuna.create_study()
     bar = Progress(search_config(tmp_path / "s.yaml", tmp_path, trials=3), 0)
-    trial = optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0})
-    study.add_trial(trial)
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0}))
     bar(study, study.trials[-1])
-    assert "ref" not in bar.bar.postfix  # solo: no reference, nothing shown
+    assert "level" not in bar.bar.postfix  # solo: no reference, nothing shown
     study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": 10.0, "threads": 1})
     bar(study, study.trials[-1])
-    assert "ref=×0.80 (level off)" in bar.bar.postfix
-    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 10.0}))
-    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 9.5}))
+    assert "level=×1.25" in bar.bar.postfix and "off" not in bar.bar.postfix  # one trial: not judged yet
+    for _ in range(4):
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0}))
     bar(study, study.trials[-1])
-    assert "ref=×0.95" in bar.bar.postfix and "level off" not in bar.bar.postfix
+    assert "level=×1.25 (off)" in bar.bar.postfix
+    for _ in range(6):
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 10.5}))
+    bar(study, study.trials[-1])
+    assert "level=×0.95" in bar.bar.postfix and "off" not in bar.bar.postfix
     bar.close()

@@ -84,7 +84,7 @@ def test_a_paired_search_times_its_reference_once_and_every_candidate_beside_it(
     assert [t.user_attrs["reference_now_ms"] for t in again.study.trials] == [8.0, 8.5, 9.0, 9.5, 10.0, 10.5]
     assert meta["latency_reference"] == {"name": "tiny_base", "resolution": 32, "quiet_ms": 7.5, "threads": 1,
                                          "noisy": False, "runs_ms": [7.0, 7.5, 8.0], "beside_ms": 9.25,
-                                         "beside_trials": 6, "beside_over_quiet": 1.2333, "level_off": True}
+                                         "beside_trials": 6, "level_factor": 0.8108, "level_off": True}
     assert reference_record(again.study) == meta["latency_reference"]
 
 
@@ -99,93 +99,37 @@ def _level_study(quiet_ms: float, beside: list[float], duplicate_beside: float |
     if duplicate_beside is not None:  # a duplicate copies its owner's timing: counted once
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": duplicate_beside,
                                                                          "duplicate_of": 0}))
+    for junk in (float("nan"), True, -1.0, "9"):  # not a timing: ignored
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": junk}))
     study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"reference_now_ms": 1}))
     return study
 
 
 def test_the_level_check_says_when_the_reference_ran_off_its_stored_latency() -> None:
-    from nas.search.reference import LEVEL_TOLERANCE, level_warning
+    from nas.search.reference import LEVEL_MIN_TRIALS, LEVEL_TOLERANCE, level_warning
 
-    assert LEVEL_TOLERANCE == 0.15
+    assert (LEVEL_TOLERANCE, LEVEL_MIN_TRIALS) == (0.15, 5)
     off = reference_record(_level_study(33.7, [19.5, 20.7, 25.3, 27.8, 28.4], duplicate_beside=19.0))
     assert off is not None and (off["beside_ms"], off["beside_trials"], off["level_off"]) == (25.3, 5, True)
-    assert off["beside_over_quiet"] == round(25.3 / 33.7, 4)
-    line = level_warning(off)
-    assert line is not None and "25.30 ms beside 5 candidates" in line and "33.70 ms" in line and "×1.33" in line
-    within = reference_record(_level_study(20.0, [17.2, 22.9, 23.0]))  # 22.9 / 20 = 1.145: inside ±15 %
-    assert within is not None and within["beside_ms"] == 22.9 and within["level_off"] is False
-    assert level_warning(within) is None
+    assert off["level_factor"] == round(33.7 / 25.3, 4)
+    assert level_warning(off) == ("the reference ref ran at a median 25.30 ms beside 5 candidates against its "
+                                  "stored 33.70 ms: this study's paired latencies read about ×1.33 what the "
+                                  "machine ran the networks at; their ratios hold")
     none_yet = reference_record(_level_study(20.0, []))
     assert none_yet is not None and none_yet["beside_ms"] is None and none_yet["beside_trials"] == 0
     assert none_yet["level_off"] is False and level_warning(none_yet) is None and level_warning(None) is None
 
 
-def test_a_solo_search_has_no_reference(tmp_path: Path, search_config: Any, fake_latency: list[str],
-                                        timed_references: list[str]) -> None:
-    result = run_search(search_config(write_space(tmp_path), tmp_path / "runs", trials=3, confirm=0))
-    assert timed_references == [] and ATTR not in result.study.user_attrs
-    assert reference_record(result.study) is None
+@pytest.mark.parametrize("quiet_ms,beside_ms,trials,off", [
+    (20.0, 10.0, 4, False),  # ×2, but too few trials to judge
+    (20.0, 10.0, 5, True),
+    (11.6, 10.0, 5, True), (10.0, 11.6, 5, True),  # ×1.16 and ×1/1.16: off either way
+    (11.4, 10.0, 5, False), (10.0, 11.4, 5, False),  # ×1.14 and ×1/1.14: within either way
+])
+def test_the_level_is_judged_alike_both_ways_once_enough_trials_were_timed(
+        quiet_ms: float, beside_ms: float, trials: int, off: bool) -> None:
+    from nas.search.reference import level_warning
 
-
-def test_paired_timing_without_a_reference_is_refused() -> None:
-    from nas.arch.layers import resolve
-    from nas.space.load import load_space
-
-    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
-    arch = load_space("tiny_32px").skeleton
-    layers = resolve(arch)
-    with pytest.raises(RuntimeError, match="reference"):
-        ev.measure(ev.build(arch, layers), arch, layers)
-
-
-def _study_with_trial(latency_method: str) -> Any:
-    import optuna
-
-    study = optuna.create_study()
-    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"latency_method": latency_method}))
-    return study
-
-
-def test_a_study_timed_solo_is_not_continued_paired(tmp_path: Path, timed_references: list[str]) -> None:
-    from nas.space.load import load_space
-
-    space = load_space(str(write_space(tmp_path)))
-    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
-    with pytest.raises(ValueError, match="timed otherwise"):
-        reference_module.study_reference(_study_with_trial("measure"), space, ev)
-    assert timed_references == []
-    reference_module.study_reference(_study_with_trial("paired"), space, ev)  # paired trials: the attr was lost
-    assert timed_references == ["tiny_base"]
-
-
-def test_a_reference_timed_under_load_is_timed_again_until_a_trial_used_it(
-        tmp_path: Path, timed_references: list[str]) -> None:
-    import optuna
-
-    from nas.space.load import load_space
-
-    space = load_space(str(write_space(tmp_path)))
-    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
-    noisy = {"name": "tiny_base", "resolution": 32, "quiet_ms": 30.0, "threads": 1, "quiet": {"noisy": True}}
-    fresh = optuna.create_study()
-    fresh.set_user_attr(ATTR, noisy)
-    assert reference_module.study_reference(fresh, space, ev).quiet_ms == 7.5 and timed_references == ["tiny_base"]
-    used = _study_with_trial("paired")
-    used.set_user_attr(ATTR, noisy)
-    assert reference_module.study_reference(used, space, ev).quiet_ms == 30.0  # its trials are on that scale
-    assert timed_references == ["tiny_base"]
-
-
-def test_the_real_reference_is_the_median_of_its_runs(tmp_path: Path) -> None:
-    """Unpatched: a tiny space's skeleton timed 5 times; the stored latency is one of them, the middle one."""
-    import optuna
-
-    from nas.space.load import load_space
-
-    space = load_space(str(write_space(tmp_path)))
-    ev = Evaluator(latency=LatencyMethod("paired"), proxy=ProxySpec("params"), device="cpu", threads=1)
-    study = optuna.create_study()
-    ref = reference_module.study_reference(study, space, ev, repeats=2, min_run_time=0.02, warmup=2)
-    runs = study.user_attrs[ATTR]["quiet"]["runs_ms"]
-    assert len(runs) == 5 and sorted(runs)[2] == round(ref.quiet_ms, 4) and ref.threads == 1
-    assert json.loads(json.dumps(study.user_attrs[ATTR]))["name"] == "tiny_base"
+    record = reference_record(_level_study(quiet_ms, [beside_ms] * trials))
+    assert record is not None and record["beside_trials"] == trials and record["level_off"] is off
+    assert (level_warning(record) is not None) is off
