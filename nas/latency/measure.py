@@ -82,10 +82,7 @@ class LatencyResult:
 
     @property
     def cv(self) -> float:
-        """Coefficient of variation (sample std / mean) of :attr:`samples_ms`.
-
-        Spread *between* independent measurements; ``nan`` with fewer than 2 samples.
-        """
+        """Coefficient of variation (sample std / mean) of :attr:`samples_ms`; ``nan`` with fewer than 2."""
         if len(self.samples_ms) < 2:
             return math.nan
         a = np.asarray(self.samples_ms, dtype=np.float64)
@@ -263,9 +260,8 @@ def _backend_runner(backend: str, exporter: str, work: nn.Module, x: torch.Tenso
     return Runner(step), settings
 
 
-#: The reference's placed copy (CUDA, channels_last) or runtime session (ONNX Runtime, OpenVINO) per measuring
-#: setup, kept while its module lives: a paired search times every candidate beside one reference, which would
-#: otherwise be copied or exported again for each. A module timed in place is not kept (nothing to save).
+#: The reference's placed copy (CUDA, channels_last) or runtime session (ONNX Runtime, OpenVINO) per setup, kept
+#: while its module lives, so that a paired search does not copy or export it again for every candidate.
 _REFERENCE_RUNNERS: "weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], tuple[Runner, nn.Module | None]]]" = \
     weakref.WeakKeyDictionary()
 
@@ -398,10 +394,7 @@ def measure_reference(model: "nn.Module | Arch | str", resolution: int, *, name:
 
 
 def repeatability(model: nn.Module, resolution: int, n: int = 5, **kwargs: Any) -> list[LatencyResult]:
-    """``n`` independent :func:`measure_latency` calls (same keyword arguments) of one model.
-
-    Use the spread of the returned ``median_ms`` values to judge how reproducible
-    latency is on this machine (e.g. their coefficient of variation).
-    """
+    """``n`` independent :func:`measure_latency` calls (same keyword arguments) of one model: the spread of
+    their ``median_ms`` (e.g. its CV) says how reproducible latency is on this machine."""
     n = _positive_int("n", n)
     return [measure_latency(model, resolution, **kwargs) for _ in range(n)]
