@@ -84,6 +84,15 @@ def test_default_rule() -> None:
     assert d["default"] == "naswot" and d["baseline_means"] == {"params": 0.1, "macs": 0.3}
     weak = {**good, "spaces": [_space("a", True, taus), _space("b", False, taus)]}
     assert choose_default(weak)["default"] == "macs" and "cannot judge a proxy on b" in choose_default(weak)["why"]
+    # a truth that cannot judge does not vote for a baseline either: b's seeds disagree, its τs are chance
+    flipped = {**good, "spaces": [_space("a", True, taus), _space("b", False, {"params": 0.9, "macs": -0.3})]}
+    d = choose_default(flipped)
+    assert d["default"] == "macs" and d["baseline_means"] == {"params": 0.1, "macs": 0.3}
+    assert "mean τ over a, whose truth can judge (params 0.10, macs 0.30)" in d["why"]
+    neither = {**flipped, "spaces": [_space("a", False, taus), _space("b", False, {"params": 0.9, "macs": -0.3})]}
+    d = choose_default(neither)
+    assert d["default"] == "params" and d["baseline_means"] == pytest.approx({"params": 0.5, "macs": 0.0})
+    assert "mean τ over the spaces (params 0.50, macs 0.00)" in d["why"]
     ci_touches_zero = {**good, "cross": [good["cross"][0], {"chosen": "naswot", "held": _held("naswot", -0.01)}]}
     assert choose_default(ci_touches_zero)["default"] == "macs"
     differ = {**good, "cross": [good["cross"][0], {"chosen": "snip", "held": _held("snip", 0.2)}]}
