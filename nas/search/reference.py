@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neith
     from nas.search.evaluate import Evaluator
     from nas.space.space import SearchSpace
 
-__all__ = ["ATTR", "LEVEL_MIN_TRIALS", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record", "study_reference",
-           "time_reference"]
+__all__ = ["ATTR", "LEVEL_MIN_TRIALS", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record",
+           "study_reference", "time_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
