@@ -36,10 +36,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///<out>/<study>/study.db; "
                                                    "postgresql://… for many workers)")
     p.add_argument("--study-name", default=None, help="default: derived from the options")
-    p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
-                   help="'measure' (default: each candidate timed alone), 'paired' (each candidate timed "
-                        "alternately with the space's reference network: latency = ratio × the reference's "
-                        "latency, timed once per study; steadier ranking, less true level: README) or "
+    p.add_argument("--latency", type=latency_method, default="paired", metavar="METHOD",
+                   help="'paired' (default: each candidate timed alternately with the space's reference network, "
+                        "latency = ratio × the reference's median latency over the search; steady where a timing "
+                        "alone is not: README, Paired timing), 'measure' (each candidate timed alone) or "
                         "'lut:FILE.json'")
     p.add_argument("--backend", type=backend_arg, default="eager",
                    help="runtime latency is measured in: eager (PyTorch), onnxruntime or openvino (the ONNX export of "

@@ -93,15 +93,16 @@ def _header(study: optuna.Study, s: Summary, listing: dict[str, Any] | None, row
 
 
 def _reference_line(ref: dict[str, Any]) -> str:
-    """Paired timing's scale: the reference, its stored latency and how fast it ran beside the candidates."""
+    """Paired timing's scale: the reference, its first latency, how fast it ran beside the candidates, and
+    whether the latencies here were re-levelled to that (:mod:`nas.search.reference`)."""
     line = (f"- **paired reference:** {ref['name']} at {ref['resolution']} px, {format_latency(ref['quiet_ms'])} ms "
             f"(timed when the study was created{', under load' if ref['noisy'] else ''})")
     if finite(ref.get("beside_ms")) and finite(ref.get("level_factor")):
         line += (f"; beside the candidates it ran at a median {format_latency(ref['beside_ms'])} ms "
                  f"({ref['beside_trials']} trials): level ×{ref['level_factor']:.2f}")
-        if ref["level_off"]:
-            line += (f" — **level off**: the latencies here read about ×{ref['level_factor']:.2f} what the machine "
-                     "ran the networks at; their ratios hold")
+        if ref.get("level_applied"):
+            line += (f"; the latencies here are re-levelled to it (×{1 / ref['level_factor']:.2f} the study's "
+                     "stored values)" + (" — **the first timing was off**" if ref["level_off"] else ""))
     return line
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import optuna
 
-from nas.search.specs import LatencyMethod, ProxySpec
+from nas.search.specs import DEFAULT_LATENCY, LatencyMethod, ProxySpec
 from nas.space.load import NAME_PATTERN
 
 __all__ = ["OBJECTIVES", "SAMPLERS", "SearchConfig", "SearchResult"]
@@ -30,7 +30,7 @@ class SearchConfig:
     seed: int = 0
     storage: str | None = None  # default: sqlite:///<out>/<study>/study.db
     study_name: str | None = None  # default: derived from the options
-    latency: LatencyMethod = field(default_factory=LatencyMethod)
+    latency: LatencyMethod = field(default_factory=lambda: LatencyMethod(DEFAULT_LATENCY))
     backend: str = "eager"  # the runtime latency is measured in: eager (PyTorch), onnxruntime, openvino
     proxy: ProxySpec = field(default_factory=ProxySpec)
     data: str | None = None

@@ -51,8 +51,7 @@ from nas.arch.layers import resolve
 from nas.search.evaluate import Evaluator, Timing
 from nas.search.export import trial_arch
 from nas.search.front import (CONFIRMED_PREFIX, completed_trials, confirmations, feasible_trials, latency_target,
-                              pareto_layers)
-from nas.search.objective import mnasnet_reward
+                              mnasnet_reward, pareto_layers)
 
 __all__ = ["DEFAULT_ROUNDS", "MAX_NETWORKS", "ConfirmReport", "confirm_front", "front_candidates"]
 
@@ -183,7 +182,7 @@ def _passes(study: optuna.Study, evaluator: Evaluator, report: ConfirmReport, ta
             timed.add(key)
             report.confirmed.append(t.number)
             if t.number not in noisy_search:  # a disturbed search timing says nothing about the winner's curse
-                report.search_over_confirmed.append(_search_ms(t) / confirmed[key]["latency_ms"])
+                report.search_over_confirmed.append(_search_ms(t) / confirmed[key]["latency_ms"])  # both as stored
         retimed = [t.user_attrs["arch_key"] for t in finished if t.user_attrs["arch_key"] in retry]
         if retimed and all(confirmed[k].get("noisy") for k in retimed):
             retry = set()
@@ -237,7 +236,10 @@ def _resumed(record: dict) -> list[Timing]:
 
 
 def _search_ms(trial: FrozenTrial) -> float:
-    return float(trial.user_attrs.get("latency_search_ms", trial.user_attrs["latency_ms"]))
+    """The search's own timing of ``trial`` as the study stores it (a re-levelled copy's
+    ``latency_study_ms``; confirmation records keep their timings on that scale too)."""
+    a = trial.user_attrs
+    return float(a.get("latency_study_ms", a.get("latency_search_ms", a["latency_ms"])))
 
 
 def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], rounds: int) -> None:

@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.search.config import SearchConfig, SearchResult
 from nas.search.confirm import confirm_front
 from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
-from nas.search.front import is_feasible
+from nas.search.front import feasible_trials, pareto_front
 from nas.search.objective import Objective, counted
 from nas.search.reference import reference_record, study_reference
 from nas.search.run import write_run_json
@@ -59,11 +59,11 @@ class Progress:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         trials = study.get_trials(deepcopy=False)
-        feasible = [t for t in trials if is_feasible(t)]
+        feasible = feasible_trials(study)  # re-levelled once a paired study's level is known, like the export
         best = max((t.values[0] for t in feasible), default=None)
         if self.multi:
             post = {"best_feasible_proxy": "-" if best is None else f"{best:.4g}",
-                    "pareto": len(study.best_trials) if feasible else 0}
+                    "pareto": len(pareto_front(study)) if feasible else 0}
         else:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
         post["fail"] = sum(t.state == TrialState.FAIL for t in trials)

@@ -64,19 +64,31 @@ def _row(t: FrozenTrial, arch: Arch, file: Path, feasible: bool, trained: Any) -
             "latency_method": a.get("latency_method"), "device": a.get("device"), "proxy": a.get("proxy"),
             "proxy_value": a.get("proxy_value"), "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"),
             "macs": a.get("macs"), "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
-            "noisy": bool(a.get("noisy")), "others_cpu": a.get("others_cpu"), **_confirmation(a),
+            "noisy": bool(a.get("noisy")), "others_cpu": a.get("others_cpu"), **_level(a), **_confirmation(a),
             "fidelity": trained.label if trained is not None else f"zero-cost:{a.get('proxy')}",
             "accuracy": trained.accuracy if trained is not None else None}
 
 
+def _level(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What a row of a re-levelled paired study says of it (:mod:`nas.search.reference`): the scale its
+    latencies were multiplied by and the latency as the study stores it (the dashboard's)."""
+    if "latency_level" not in attrs:
+        return {}
+    return {"latency_level": round(float(attrs["latency_level"]), 4), "latency_study_ms": attrs.get("latency_study_ms")}
+
+
 def _confirmation(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """What a row says of the latency's confirmation (:mod:`nas.search.confirm`): the search's own timing and
-    the confirming timings, or ``latency_confirmed: false`` when the number is the search's single timing."""
+    the confirming timings (re-levelled like the row's latency), or ``latency_confirmed: false`` when the number
+    is the search's single timing."""
     record = attrs.get("latency_confirmed")
     if not isinstance(record, Mapping):
         return {"latency_confirmed": False}
+    scale = float(attrs.get("latency_level", 1.0))
+    timings = record.get("timings_ms")
     return {"latency_confirmed": True, "latency_search_ms": attrs.get("latency_search_ms"),
-            "latency_timings_ms": record.get("timings_ms")}
+            "latency_timings_ms": [round(float(x) * scale, 4) for x in timings] if isinstance(timings, list)
+            else timings}
 
 
 def _say(study: optuna.Study, target: float, ok: bool, files: list[Path], folder: Path, noisy: int,

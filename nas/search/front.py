@@ -15,6 +15,10 @@ the progress bar).
   copies carrying it (``latency_ms``, the objective values and the constraints; the search's own timing stays
   as ``latency_search_ms``). Optuna cannot change a finished trial, so the confirmations are study user
   attributes, ``confirmed:<arch key>`` (:func:`confirmations`), and every rule here reads them.
+* A **paired** study is **re-levelled** once its level is known (:func:`nas.search.reference.level_scale`): every
+  latency read through :func:`completed_trials` — the search's own and the confirmed — is the stored one × the
+  study's scale (beside / stored reference latency), the objective values and constraints to match, and
+  ``latency_level`` says by how much; the stored values stay as Optuna wrote them.
 """
 from __future__ import annotations
 
@@ -25,14 +29,25 @@ from typing import Any, Collection, Iterator
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "completed_trials", "confirmations", "feasible_trials",
-           "is_feasible", "latency_target", "pareto_front", "pareto_layers", "set_latency_constraint"]
+from nas.search.reference import level_scale, reference_record
+
+__all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "MNASNET_W", "completed_trials", "confirmations",
+           "feasible_trials", "is_feasible", "latency_target", "mnasnet_reward", "pareto_front", "pareto_layers",
+           "set_latency_constraint"]
 
 #: The trial system attribute holding the constraint list (Optuna's ``_CONSTRAINTS_KEY``).
 CONSTRAINTS_ATTR = "constraints"
 #: The study user attribute prefix of a confirmed latency: ``confirmed:<arch key>`` → the record
 #: :func:`nas.search.confirm.confirm_front` writes (``latency_ms``, ``iqr_ms``, ``noisy``, ``timings_ms``, …).
 CONFIRMED_PREFIX = "confirmed:"
+#: MnasNet's soft-constraint exponent (α = β = −0.07).
+MNASNET_W = -0.07
+
+
+def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: float = MNASNET_W) -> float:
+    """MnasNet's reward ``ACC · (LAT/T)^w`` (Tan et al. 2019, eq. 2), the single objective of ``--objective
+    mnasnet``; ``latency_ms`` and ``target_ms`` in the same unit."""
+    return accuracy * (latency_ms / target_ms) ** w
 
 
 def latency_target(study: optuna.Study, target_ms: float | None = None) -> float | None:
@@ -88,33 +103,54 @@ def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
     """The COMPLETE trials of ``study`` in trial order, each confirmed one (its architecture key has a
     confirmation) as a copy judged on its confirmed latency: ``latency_ms``, ``latency_iqr_ms`` and ``noisy`` from
     the confirmation, ``latency_search_ms`` the search's own timing, ``latency_confirmed`` the record, the
-    latency objective (or the recomputed reward) and the constraints to match."""
+    latency objective (or the recomputed reward) and the constraints to match. In a re-levelled paired study
+    (see the module) every trial with a latency is such a copy, its latencies × the study's scale."""
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     confirmed = confirmations(study)
-    if not confirmed:
+    scale = level_scale(reference_record(study))
+    if not confirmed and scale is None:
         return trials
     target = latency_target(study)
-    return [_confirmed(t, confirmed[t.user_attrs["arch_key"]], target)
-            if t.user_attrs.get("arch_key") in confirmed and "latency_ms" in t.user_attrs else t for t in trials]
+    return [_judged(t, confirmed.get(t.user_attrs.get("arch_key")), scale, target)
+            if "latency_ms" in t.user_attrs and (scale is not None or t.user_attrs.get("arch_key") in confirmed)
+            else t for t in trials]
 
 
-def _confirmed(trial: FrozenTrial, record: dict[str, Any], target_ms: float | None) -> FrozenTrial:
-    """A copy of ``trial`` judged on the confirmation ``record`` (see :func:`completed_trials`); ``feasible`` is
-    re-judged against ``target_ms`` (the study's own target)."""
+def _judged(trial: FrozenTrial, record: dict[str, Any] | None, scale: float | None,
+            target_ms: float | None) -> FrozenTrial:
+    """A copy of ``trial`` judged on the confirmation ``record`` (if any) and re-levelled by ``scale`` (if any;
+    see :func:`completed_trials`); ``feasible`` is re-judged against ``target_ms`` (the study's own target)."""
     out = copy.copy(trial)
-    # The confirmation's median is of its quiet timings: it supersedes a search timing flagged noisy.
-    latency, noisy = float(record["latency_ms"]), bool(record.get("noisy"))
-    out.user_attrs = {**trial.user_attrs, "latency_ms": latency, "latency_iqr_ms": record.get("iqr_ms"),
-                      "noisy": noisy, "latency_search_ms": trial.user_attrs["latency_ms"], "latency_confirmed": record}
+    s = 1.0 if scale is None else scale
+    attrs = {**trial.user_attrs}
+    latency, noisy = float(trial.user_attrs["latency_ms"]) * s, bool(trial.user_attrs.get("noisy"))
+    if record is not None:
+        # The confirmation's median is of its quiet timings: it supersedes a search timing flagged noisy.
+        attrs.update(latency_iqr_ms=_times(record.get("iqr_ms"), s), latency_search_ms=latency,
+                     latency_confirmed=record)
+        latency, noisy = float(record["latency_ms"]) * s, bool(record.get("noisy"))
+    elif scale is not None:
+        attrs["latency_iqr_ms"] = _times(trial.user_attrs.get("latency_iqr_ms"), s)
+    if scale is not None:
+        attrs.update(latency_level=scale, latency_study_ms=trial.user_attrs["latency_ms"])
+    out.user_attrs = {**attrs, "latency_ms": latency, "noisy": noisy}
     if target_ms is not None:
         out.user_attrs["feasible"] = latency <= target_ms and not noisy
         out.system_attrs = {**trial.system_attrs, CONSTRAINTS_ATTR: [latency - target_ms, 1.0 if noisy else 0.0]}
     if trial.values is not None and len(trial.values) == 2:
         out.values = [trial.values[0], latency]
-    elif trial.values is not None and isinstance(record.get("reward"), (int, float)):
-        out.values = [float(record["reward"])]
-        out.user_attrs["mnasnet_reward"] = float(record["reward"])
+    elif trial.values is not None and target_ms is not None and _number(trial.user_attrs.get("proxy_value")):
+        out.values = [mnasnet_reward(float(trial.user_attrs["proxy_value"]), latency, target_ms)]
+        out.user_attrs["mnasnet_reward"] = out.values[0]
     return out
+
+
+def _times(value: Any, scale: float) -> Any:
+    return value * scale if _number(value) else value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def feasible_trials(study: optuna.Study, target_ms: float | None = None,
@@ -130,7 +166,7 @@ def pareto_front(study: optuna.Study, target_ms: float | None = None) -> list[Fr
     feasible."""
     own = latency_target(study)
     target = latency_target(study, target_ms)
-    if (target is None or target == own) and not confirmations(study):
+    if (target is None or target == own) and not confirmations(study) and level_scale(reference_record(study)) is None:
         return sorted(study.best_trials, key=lambda t: t.number)
     return next(pareto_layers(study, target), [])
 

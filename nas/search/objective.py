@@ -24,22 +24,15 @@ from nas.arch.key import arch_key
 from nas.arch.spec import Arch, ArchError
 from nas.arch.strings import to_strings
 from nas.search.evaluate import CandidateError, Evaluator, Scores
-from nas.search.front import set_latency_constraint
+from nas.search.front import MNASNET_W, mnasnet_reward, set_latency_constraint
 from nas.space.space import SearchSpace
 
 __all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward"]
 
-#: MnasNet's soft-constraint exponent (α = β = −0.07).
-MNASNET_W = -0.07
 #: The user attributes a duplicate copies from the trial that owns its architecture.
 SCORE_ATTRS = ("latency_ms", "latency_iqr_ms", "latency_method", "device", "threads", "params", "macs", "proxy",
                "proxy_value", "proxy_seconds", "feasible", "mnasnet_reward", "noisy", "others_cpu",
                "latency_attempts", "reference_now_ms")
-
-
-def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: float = MNASNET_W) -> float:
-    """MnasNet's reward ``ACC · (LAT/T)^w``."""
-    return accuracy * (latency_ms / target_ms) ** w
 
 
 def counted(t: FrozenTrial) -> bool:

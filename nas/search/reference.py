@@ -14,11 +14,16 @@ its short form for run.json and pareto.yaml.
 
 Each paired trial also records ``reference_now_ms``, the reference's median block beside it. Their median over
 the study is how fast the reference really ran while the candidates were timed. The study's *level factor* is
-stored latency / that median: every paired number of the study reads about that many times what the machine
-ran the network at. Once :data:`LEVEL_MIN_TRIALS` trials have been timed, a factor beyond ×(1 ±
-:data:`LEVEL_TOLERANCE`) either way is reported off by :func:`reference_record` and :func:`level_warning` (on
-the 2-vCPU VM, a stored 31.49 ms against a median 20.77 ms beside 50 candidates: ×1.52; docs/benchmarks.md,
-"Paired timing: where the level goes wrong").
+stored latency / that median: every paired number stored in the study reads about that many times what the
+machine ran the network at. On the 2-vCPU VM the five solo runs at the start landed in a slow phase again and
+again (a stored 31.49 ms against a median 20.77 ms beside 50 candidates: ×1.52; 19.96 ms, then 13.2 ms beside
+12 candidates a minute later; docs/benchmarks.md, "Paired timing: where the level goes wrong"), so once
+:data:`LEVEL_MIN_TRIALS` trials have been timed the study is **re-levelled**: every latency read from it through
+:mod:`nas.search.front` — feasibility, the Pareto front, the confirmation, the export, the reports — is its stored
+value × :func:`level_scale` (beside / stored), i.e. ``ratio × the reference's median latency over the whole
+search`` instead of ``ratio × its first few seconds``. Optuna cannot change a finished trial, so the study's own
+values (the dashboard's) stay on the first scale; a factor beyond ×(1 ± :data:`LEVEL_TOLERANCE`) either way is
+reported as ``level_off`` by :func:`reference_record` and in one line by :func:`level_warning`.
 """
 from __future__ import annotations
 
@@ -34,8 +39,8 @@ if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neith
     from nas.search.evaluate import Evaluator
     from nas.space.space import SearchSpace
 
-__all__ = ["ATTR", "LEVEL_MIN_TRIALS", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_warning", "reference_record",
-           "study_reference", "time_reference"]
+__all__ = ["ATTR", "LEVEL_MIN_TRIALS", "LEVEL_TOLERANCE", "REFERENCE_RUNS", "level_scale", "level_warning",
+           "reference_record", "study_reference", "time_reference"]
 
 #: The study's user attribute that holds the reference (``Reference.to_dict()``).
 ATTR = "latency_reference"
@@ -44,8 +49,8 @@ REFERENCE_RUNS = 5
 #: How far the level factor (stored latency / the reference's median block beside the candidates) may sit from
 #: 1 before the study's paired level is reported off: beyond ×1.15 or below ×1/1.15.
 LEVEL_TOLERANCE = 0.15
-#: Timed trials before the level is judged at all: the reference's own 1-s blocks spread by 15 % and more on an
-#: unsteady VM, so one trial's block says little.
+#: Timed trials before the level is judged and applied at all: the reference's own 1-s blocks spread by 15 % and
+#: more on an unsteady VM, so one trial's block says little.
 LEVEL_MIN_TRIALS = 5
 
 
@@ -99,8 +104,9 @@ def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial
     """The stored reference in short: ``{name, resolution, quiet_ms, threads, noisy, runs_ms}`` and the level
     check — ``beside_ms``, the median over the study's finished, non-duplicate paired trials of the reference's
     median block beside the candidate (``None`` before any), ``beside_trials`` how many, ``level_factor`` =
-    quiet_ms / beside_ms (the study's paired latencies read about that many times what the machine ran the
-    networks at) and ``level_off`` (at least :data:`LEVEL_MIN_TRIALS` trials and the factor beyond
+    quiet_ms / beside_ms (the study's stored paired latencies read about that many times what the machine ran
+    the networks at), ``level_applied`` (at least :data:`LEVEL_MIN_TRIALS` trials: the study is re-levelled by
+    1 / level_factor, :func:`level_scale`) and ``level_off`` (applied, and the factor beyond
     ×(1 ± :data:`LEVEL_TOLERANCE`) either way). ``trials``: the study's trials when the caller has them.
     ``None``: the study times solo or from a table."""
     stored = study.user_attrs.get(ATTR)
@@ -114,12 +120,21 @@ def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial
     beside_ms = float(statistics.median(beside)) if beside else None
     quiet_ms = stored.get("quiet_ms")
     factor = quiet_ms / beside_ms if beside_ms is not None and _positive(quiet_ms) else None
+    applied = factor is not None and len(beside) >= LEVEL_MIN_TRIALS
     return {"name": stored.get("name"), "resolution": stored.get("resolution"), "quiet_ms": quiet_ms,
             "threads": stored.get("threads"), "noisy": bool(quiet.get("noisy")), "runs_ms": quiet.get("runs_ms"),
             "beside_ms": None if beside_ms is None else round(beside_ms, 4), "beside_trials": len(beside),
-            "level_factor": None if factor is None else round(factor, 4),
-            "level_off": factor is not None and len(beside) >= LEVEL_MIN_TRIALS
-            and abs(math.log(factor)) > math.log1p(LEVEL_TOLERANCE)}
+            "level_factor": None if factor is None else round(factor, 4), "level_applied": applied,
+            "level_off": applied and abs(math.log(factor)) > math.log1p(LEVEL_TOLERANCE)}
+
+
+def level_scale(record: dict[str, Any] | None) -> float | None:
+    """What every latency stored in a paired study is multiplied by when read (:mod:`nas.search.front`):
+    ``beside_ms / quiet_ms`` of :func:`reference_record`'s ``record`` (unrounded), once the level is applied;
+    ``None`` before that, and for a study that times solo or from a table."""
+    if not record or not record.get("level_applied"):
+        return None
+    return float(record["beside_ms"]) / float(record["quiet_ms"])
 
 
 def _positive(value: Any) -> bool:
@@ -127,11 +142,12 @@ def _positive(value: Any) -> bool:
 
 
 def level_warning(record: dict[str, Any] | None) -> str | None:
-    """One line when :func:`reference_record`'s level check failed (``None`` otherwise): the paired latencies of
-    the study read about ``level_factor`` times what the machine ran the networks at."""
+    """One line when :func:`reference_record`'s level check failed (``None`` otherwise): the study's stored
+    paired latencies read about ``level_factor`` times what the machine ran the networks at, and what is read
+    from the study is re-levelled."""
     if not record or not record.get("level_off"):
         return None
     return (f"the reference {record['name']} ran at a median {record['beside_ms']:.2f} ms beside "
-            f"{record['beside_trials']} candidates against its stored {record['quiet_ms']:.2f} ms: this study's "
-            f"paired latencies read about ×{record['level_factor']:.2f} what the machine ran the networks at; "
-            "their ratios hold")
+            f"{record['beside_trials']} candidates against its first {record['quiet_ms']:.2f} ms: the exported "
+            f"and reported latencies are re-levelled to it (×{1 / record['level_factor']:.2f}); the study's own "
+            "values (the dashboard's) keep the first scale")

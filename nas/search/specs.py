@@ -27,6 +27,10 @@ DEFAULT_PROXY = "macs"
 #: Images in a zero-cost proxy's batch: the number the proxies were validated with.
 DEFAULT_PROXY_BATCH = 64
 OPTIMIZERS = ("sgd", "adamw")
+#: How a search times its candidates unless told otherwise: paired with the space's reference network, whose
+#: ratio held to a repeat CV of 0.5–6 % where timing alone spread by 6–21 % (docs/benchmarks.md, "Latency",
+#: 2026-12-07, part a) — README, "Paired timing".
+DEFAULT_LATENCY = "paired"
 
 
 @dataclass(frozen=True)

@@ -116,17 +116,19 @@ def test_help_names_the_default_proxy_the_search_uses(tmp_path: Path) -> None:
     assert ProxySpec().name == DEFAULT_PROXY
 
 
-def test_the_search_times_solo_by_default_as_its_help_says(tmp_path: Path) -> None:
-    """The library's default and the flag's agree (README: why not paired); paired is one flag away."""
+def test_the_search_times_paired_by_default_as_its_help_says(tmp_path: Path) -> None:
+    """The library's default and the flag's agree (README: Paired timing); solo is one flag away."""
     from nas.cli import build_parser
     from nas.search import SearchConfig
+    from nas.search.specs import DEFAULT_LATENCY
 
     parser = build_parser()
-    assert parser.parse_args(["search", "--latency-target", "5ms"]).latency.kind == "measure"
-    assert parser.parse_args(["search", "--latency-target", "5ms", "--latency", "paired"]).latency.kind == "paired"
-    assert SearchConfig(latency_target_ms=5.0).latency.kind == "measure"
+    assert DEFAULT_LATENCY == "paired"
+    assert parser.parse_args(["search", "--latency-target", "5ms"]).latency.kind == DEFAULT_LATENCY
+    assert parser.parse_args(["search", "--latency-target", "5ms", "--latency", "measure"]).latency.kind == "measure"
+    assert SearchConfig(latency_target_ms=5.0).latency.kind == DEFAULT_LATENCY
     proc = run_cli("--help", cwd=tmp_path)
-    assert "'measure' (default" in " ".join(proc.stdout.split())
+    assert "'paired' (default" in " ".join(proc.stdout.split())
 
 
 def test_the_quality_benchmark_refuses_paired_timing(tmp_path: Path) -> None:
@@ -140,7 +142,8 @@ def test_the_quality_benchmark_refuses_paired_timing(tmp_path: Path) -> None:
 def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """In process, no timing: the reference is stored at 7.5 ms and ran at 10.0 ms beside every candidate; the
-    search prints one ``level:`` line and run.json's summary and leaderboard.md keep the check."""
+    search prints one ``level:`` line, run.json's summary and leaderboard.md keep the check, and what is
+    exported is re-levelled: 12 ms stored meets the 15-ms target, 12 × 10 / 7.5 = 16 ms does not."""
     import json
 
     import optuna
@@ -170,12 +173,17 @@ def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
     assert timed >= 5
     level = [line for line in out.splitlines() if line.startswith("level:")]
     assert level == [f"level:     the reference tiny_base ran at a median 10.00 ms beside {timed} candidates against "
-                     "its stored 7.50 ms: this study's paired latencies read about ×0.75 what the machine ran the "
-                     "networks at; their ratios hold"]
+                     "its first 7.50 ms: the exported and reported latencies are re-levelled to it (×1.33); the "
+                     "study's own values (the dashboard's) keep the first scale"]
+    assert "no trial met the 15 ms target (fastest: 16.00 ms)" in out
+    import yaml
+
+    rows = yaml.safe_load((run_json.parent / "pareto.yaml").read_text())["networks"]
+    assert rows and {(r["latency_ms"], r["latency_study_ms"], r["feasible"]) for r in rows} == {(16.0, 12.0, False)}
     record = json.loads(run_json.read_text())["summary"]["latency_reference"]
     assert (record["beside_ms"], record["beside_trials"], record["level_factor"], record["level_off"]) == (
         10.0, timed, 0.75, True)
     board = (run_json.parent / "leaderboard.md").read_text()
     assert (f"- **paired reference:** tiny_base at 32 px, 7.50 ms (timed when the study was created); beside the "
-            f"candidates it ran at a median 10.00 ms ({timed} trials): level ×0.75 — **level off**: the latencies "
-            "here read about ×0.75 what the machine ran the networks at") in board
+            f"candidates it ran at a median 10.00 ms ({timed} trials): level ×0.75; the latencies here are "
+            "re-levelled to it (×1.33 the study's stored values) — **the first timing was off**") in board

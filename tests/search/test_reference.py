@@ -84,8 +84,19 @@ def test_a_paired_search_times_its_reference_once_and_every_candidate_beside_it(
     assert [t.user_attrs["reference_now_ms"] for t in again.study.trials] == [8.0, 8.5, 9.0, 9.5, 10.0, 10.5]
     assert meta["latency_reference"] == {"name": "tiny_base", "resolution": 32, "quiet_ms": 7.5, "threads": 1,
                                          "noisy": False, "runs_ms": [7.0, 7.5, 8.0], "beside_ms": 9.25,
-                                         "beside_trials": 6, "level_factor": 0.8108, "level_off": True}
+                                         "beside_trials": 6, "level_factor": 0.8108, "level_applied": True,
+                                         "level_off": True}
     assert reference_record(again.study) == meta["latency_reference"]
+    # re-levelled: every exported latency is ratio (2) × the reference's median beside the candidates (9.25 ms),
+    # not × its first timing (7.5 ms) as the study stores it
+    rows = meta["networks"]
+    assert rows and {(r["latency_ms"], r["latency_study_ms"], r["latency_level"]) for r in rows} == {
+        (18.5, 15.0, round(9.25 / 7.5, 4))}
+    assert {t.values[1] for t in again.study.trials} == {15.0}  # Optuna's own values unchanged
+    # feasibility follows the re-levelled number: 15 ms stored meets 17 ms, 18.5 ms does not
+    _, feasible = export_pareto(again.study, again.run_dir, 17.0, echo=lambda _: None)
+    assert feasible is False
+    assert all(r["feasible"] is False for r in yaml.safe_load((again.run_dir / "pareto.yaml").read_text())["networks"])
 
 
 def _level_study(quiet_ms: float, beside: list[float], duplicate_beside: float | None = None) -> Any:
@@ -113,8 +124,8 @@ def test_the_level_check_says_when_the_reference_ran_off_its_stored_latency() ->
     assert off is not None and (off["beside_ms"], off["beside_trials"], off["level_off"]) == (25.3, 5, True)
     assert off["level_factor"] == round(33.7 / 25.3, 4)
     assert level_warning(off) == ("the reference ref ran at a median 25.30 ms beside 5 candidates against its "
-                                  "stored 33.70 ms: this study's paired latencies read about ×1.33 what the "
-                                  "machine ran the networks at; their ratios hold")
+                                  "first 33.70 ms: the exported and reported latencies are re-levelled to it "
+                                  "(×0.75); the study's own values (the dashboard's) keep the first scale")
     none_yet = reference_record(_level_study(20.0, []))
     assert none_yet is not None and none_yet["beside_ms"] is None and none_yet["beside_trials"] == 0
     assert none_yet["level_off"] is False and level_warning(none_yet) is None and level_warning(None) is None
@@ -130,6 +141,48 @@ def test_the_level_is_judged_alike_both_ways_once_enough_trials_were_timed(
         quiet_ms: float, beside_ms: float, trials: int, off: bool) -> None:
     from nas.search.reference import level_warning
 
+    from nas.search.reference import level_scale
+
     record = reference_record(_level_study(quiet_ms, [beside_ms] * trials))
     assert record is not None and record["beside_trials"] == trials and record["level_off"] is off
     assert (level_warning(record) is not None) is off
+    assert record["level_applied"] is (trials >= 5)  # applied within the tolerance too: it only warns beyond it
+    assert level_scale(record) == (None if trials < 5 else beside_ms / quiet_ms)
+
+
+def test_a_paired_study_is_read_re_levelled_confirmations_and_rewards_included() -> None:
+    """Every latency read through nas.search.front is the stored one × beside / first reference latency (10 → 8
+    ms: × 0.8), the confirmed ones too; the MnasNet reward and the constraints follow; solo studies are not
+    touched."""
+    import optuna
+
+    from nas.search.front import (CONFIRMED_PREFIX, completed_trials, feasible_trials, is_feasible,
+                                  mnasnet_reward)
+    from nas.search.reference import level_scale
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr("latency_target_ms", 20.0)
+    study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": 10.0, "threads": 1,
+                               "quiet": {"noisy": False}})
+    for i, ms in enumerate([22.0, 23.0, 24.0, 26.0, 30.0]):
+        study.add_trial(optuna.trial.create_trial(
+            value=mnasnet_reward(0.9, ms, 20.0), system_attrs={"constraints": [ms - 20.0, 0.0]},
+            user_attrs={"latency_ms": ms, "latency_iqr_ms": 1.0, "proxy_value": 0.9, "arch_key": f"k{i}",
+                        "reference_now_ms": 8.0}))
+    study.set_user_attr(f"{CONFIRMED_PREFIX}k1", {"latency_ms": 27.0, "iqr_ms": 0.5, "noisy": False,
+                                                  "timings_ms": [26.0, 27.0, 28.0]})
+    assert level_scale(reference_record(study)) == 0.8
+    assert feasible_trials(optuna.create_study()) == [] and not any(is_feasible(t) for t in study.trials)
+    read = completed_trials(study)
+    assert [round(t.user_attrs["latency_ms"], 6) for t in read] == [17.6, 21.6, 19.2, 20.8, 24.0]
+    assert [t.user_attrs["latency_study_ms"] for t in read] == [22.0, 23.0, 24.0, 26.0, 30.0]
+    assert {t.user_attrs["latency_level"] for t in read} == {0.8}
+    assert read[1].user_attrs["latency_search_ms"] == 23.0 * 0.8 and read[1].user_attrs["latency_iqr_ms"] == 0.4
+    assert [t.number for t in feasible_trials(study)] == [0, 2]
+    assert [t.user_attrs["feasible"] for t in read] == [True, False, True, False, False]
+    assert read[0].values == [mnasnet_reward(0.9, 22.0 * 0.8, 20.0)] == [read[0].user_attrs["mnasnet_reward"]]
+    assert read[2].system_attrs["constraints"] == [24.0 * 0.8 - 20.0, 0.0]
+    assert study.trials[0].values == [mnasnet_reward(0.9, 22.0, 20.0)]  # stored values untouched
+
+    study.set_user_attr(ATTR, None)  # no reference: a solo study, read as stored
+    assert [t.user_attrs["latency_ms"] for t in completed_trials(study)] == [22.0, 27.0, 24.0, 26.0, 30.0]
