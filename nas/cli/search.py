@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     from nas.search.settings import SettingsMismatch
 
     config = config_from_args(args)
+    if (hint := _solo_run_hint(args, config)) is not None:
+        print(hint)
     try:
         result = run_search(config)
     except SettingsMismatch as exc:
@@ -153,6 +155,26 @@ def run(args: argparse.Namespace) -> int:
     print(f"run:       {result.run_dir}/ (run.json, trials/, pareto/, pareto.yaml, artifacts/)")
     print(f"dashboard: nas dashboard {result.run_dir}")
     return 130 if result.interrupted else 0
+
+
+def _solo_run_hint(args: argparse.Namespace, config: Any) -> str | None:
+    """One line when this command, which times paired by default, would start a new study beside the run folder
+    the same command made when timing alone was the default (before 2026-12-07): how to resume that one."""
+    import dataclasses
+
+    from nas.search.specs import LatencyMethod
+    from nas.space import load_space
+
+    given = any(a == "--latency" or a.startswith("--latency=") for a in args.argv)
+    if config.study_name is not None or given or config.latency.kind != "paired":
+        return None
+    space = load_space(args.space).name
+    solo = dataclasses.replace(config, latency=LatencyMethod("measure")).derived_study_name(space)
+    out = Path(config.out)
+    if not (out / solo).is_dir() or (out / config.derived_study_name(space)).is_dir():
+        return None
+    return (f"note:      {out / solo}/ was timed alone (the default before 2026-12-07); this command times paired "
+            "and starts a new study: add --latency measure to resume that one")
 
 
 def _refine(args: argparse.Namespace, config: Any, result: Any) -> dict[int, Any]:

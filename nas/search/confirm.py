@@ -260,5 +260,6 @@ def _record(study: optuna.Study, trial: FrozenTrial, timings: list[Timing], roun
               "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     own_target = latency_target(study)
     if len(study.directions) == 1 and isinstance(a.get("proxy_value"), (int, float)) and own_target is not None:
+        # for the record, on the study's stored scale; nas.search.front recomputes it from the (re-levelled) latency
         record["reward"] = mnasnet_reward(float(a["proxy_value"]), latency, own_target)
     study.set_user_attr(f"{CONFIRMED_PREFIX}{a['arch_key']}", record)

@@ -4,8 +4,9 @@
 ``<out>/pareto.yaml`` listing them with their scores and strings.
 
 * Two objectives (proxy ↑, latency ↓): the Pareto front of the trials that meet the target, judged on the
-  confirmed latencies where the search confirmed them (:mod:`nas.search.confirm`; with the study's own target
-  and no confirmation this is exactly Optuna's constraint-aware ``study.best_trials``, as a test checks).
+  confirmed latencies where the search confirmed them (:mod:`nas.search.confirm`) and re-levelled where the
+  study is paired (:mod:`nas.search.reference`); with the study's own target, no confirmation and no
+  re-levelling this is exactly Optuna's constraint-aware ``study.best_trials``, as a test checks).
 * One objective (MnasNet reward): the ``top_k`` feasible trials by reward.
 * No feasible trial: the ``top_k`` trials closest to the target, each marked ``feasible: false``, and a
   plain sentence saying so.

@@ -8,8 +8,8 @@ the progress bar).
   confirmation re-timed it quiet), and its recorded median latency meets the target — the study's own target
   (then exactly its stored constraints) or another one given to re-judge it.
 * The **Pareto front** (:func:`pareto_front`) of a two-objective study (proxy ↑, latency ↓) is Optuna's own
-  constraint-aware ``best_trials``; for another target the trials are copied into an in-memory study with the
-  constraints re-judged, so the same Optuna code decides.
+  constraint-aware ``best_trials``; for another target, confirmed latencies or a re-levelled study the trials
+  are copied into an in-memory study with the constraints re-judged, so the same Optuna code decides.
 * A trial whose latency was **confirmed** after the search (:mod:`nas.search.confirm`: re-timed a few times,
   round-robin with the rest of the front) is judged on the confirmed median: :func:`completed_trials` hands out
   copies carrying it (``latency_ms``, the objective values and the constraints; the search's own timing stays

@@ -102,8 +102,9 @@ def study_reference(study: optuna.Study, space: "SearchSpace", evaluator: "Evalu
 def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial] | None" = None
                      ) -> dict[str, Any] | None:
     """The stored reference in short: ``{name, resolution, quiet_ms, threads, noisy, runs_ms}`` and the level
-    check — ``beside_ms``, the median over the study's finished, non-duplicate paired trials of the reference's
-    median block beside the candidate (``None`` before any), ``beside_trials`` how many, ``level_factor`` =
+    check — ``beside_ms``, the median over the study's finished, non-duplicate paired trials not timed noisy of
+    the reference's median block beside the candidate (``None`` before any; a noisy trial's block was slowed by
+    the load that flagged it), ``beside_trials`` how many, ``level_factor`` =
     quiet_ms / beside_ms (the study's stored paired latencies read about that many times what the machine ran
     the networks at), ``level_applied`` (at least :data:`LEVEL_MIN_TRIALS` trials: the study is re-levelled by
     1 / level_factor, :func:`level_scale`) and ``level_off`` (applied, and the factor beyond
@@ -115,7 +116,7 @@ def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial
     quiet = stored.get("quiet") or {}
     trials = study.get_trials(deepcopy=False) if trials is None else trials
     beside = sorted(float(v) for t in trials if t.state == optuna.trial.TrialState.COMPLETE
-                    and "duplicate_of" not in t.user_attrs
+                    and "duplicate_of" not in t.user_attrs and not t.user_attrs.get("noisy")
                     and _positive(v := t.user_attrs.get("reference_now_ms")))
     beside_ms = float(statistics.median(beside)) if beside else None
     quiet_ms = stored.get("quiet_ms")
@@ -130,7 +131,8 @@ def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial
 
 def level_scale(record: dict[str, Any] | None) -> float | None:
     """What every latency stored in a paired study is multiplied by when read (:mod:`nas.search.front`):
-    ``beside_ms / quiet_ms`` of :func:`reference_record`'s ``record`` (unrounded), once the level is applied;
+    ``beside_ms / quiet_ms`` of :func:`reference_record`'s ``record`` (beside_ms as recorded, to 4 decimals),
+    once the level is applied;
     ``None`` before that, and for a study that times solo or from a table."""
     if not record or not record.get("level_applied"):
         return None

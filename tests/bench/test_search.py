@@ -39,7 +39,7 @@ def test_rate_section_rows_and_goals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_search, "candidates_per_minute", fake_rate)
     config = SearchBenchConfig(Path("a.json"), Path("b.json"), rate_trials=4, proxies=(ProxySpec("synflow"),))
     lines = rate_section(config)
-    assert [c[1:3] for c in calls] == [("measure", "params"), ("measure", DEFAULT_PROXY),  # the default search
+    assert [c[1:3] for c in calls] == [("measure", "params"), ("paired", DEFAULT_PROXY),  # the default search
                                        ("lut", "params"), ("lut", "synflow")]
     assert {c[0] for c in calls} == {"mnasnet"} and {c[3:] for c in calls} == {(4, 30.0, 2)}
     text = "\n".join(lines)

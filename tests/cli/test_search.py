@@ -187,3 +187,26 @@ def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
     assert (f"- **paired reference:** tiny_base at 32 px, 7.50 ms (timed when the study was created); beside the "
             f"candidates it ran at a median 10.00 ms ({timed} trials): level ×0.75; the latencies here are "
             "re-levelled to it (×1.33 the study's stored values) — **the first timing was off**") in board
+
+
+def test_a_run_folder_timed_alone_under_the_old_default_is_pointed_at(tmp_path: Path) -> None:
+    """The default became paired: the same command would start a new study beside the old solo one; it says how
+    to resume that one, and says nothing when the flag is given, the name is explicit or there is no such folder."""
+    from nas.cli import build_parser
+    from nas.cli.search import _solo_run_hint, config_from_args
+
+    def hint(*extra: str) -> str | None:
+        argv = ["--latency-target", "20ms", "--out", str(tmp_path / "runs"), *extra]
+        args = build_parser().parse_args(["search", *argv])
+        args.argv = argv
+        return _solo_run_hint(args, config_from_args(args))
+
+    assert hint() is None  # no old folder
+    old = tmp_path / "runs" / "mnasnet-pareto-20ms-macs-measure-tpe-seed0"
+    old.mkdir(parents=True)
+    assert hint() == (f"note:      {old}/ was timed alone (the default before 2026-12-07); this command times "
+                      "paired and starts a new study: add --latency measure to resume that one")
+    assert hint("--latency", "paired") is None and hint("--latency=measure") is None
+    assert hint("--study-name", "mine") is None
+    (tmp_path / "runs" / "mnasnet-pareto-20ms-macs-paired-tpe-seed0").mkdir()
+    assert hint() is None  # the paired study exists already: resuming it

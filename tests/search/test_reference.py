@@ -110,6 +110,8 @@ def _level_study(quiet_ms: float, beside: list[float], duplicate_beside: float |
     if duplicate_beside is not None:  # a duplicate copies its owner's timing: counted once
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": duplicate_beside,
                                                                          "duplicate_of": 0}))
+    # a trial timed noisy: its reference block was slowed by the load that flagged it, left out of the level
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 99.0, "noisy": True}))
     for junk in (float("nan"), True, -1.0, "9"):  # not a timing: ignored
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": junk}))
     study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"reference_now_ms": 1}))
