@@ -25,6 +25,7 @@ from nas.arch.spec import Arch, ArchError
 from nas.arch.strings import to_strings
 from nas.search.evaluate import CandidateError, Evaluator, Scores
 from nas.search.front import MNASNET_W, mnasnet_reward, set_latency_constraint
+from nas.search.reference import level_scale, reference_record
 from nas.space.space import SearchSpace
 
 __all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward"]
@@ -120,11 +121,12 @@ class Objective:
         except CandidateError as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
+        judged_ms = self._judged_ms(trial.study, scores.latency_ms)
         record = {"latency_ms": scores.latency_ms, "latency_iqr_ms": scores.latency_iqr_ms,
                   "latency_method": scores.latency_method, "device": scores.device, "threads": scores.threads,
                   "params": scores.params, "macs": scores.macs, "proxy": scores.proxy,
                   "proxy_value": scores.proxy_value, "proxy_seconds": scores.proxy_seconds,
-                  "feasible": scores.latency_ms <= self.target_ms and not scores.noisy, "noisy": scores.noisy,
+                  "feasible": judged_ms <= self.target_ms and not scores.noisy, "noisy": scores.noisy,
                   "others_cpu": scores.others_cpu, "latency_attempts": scores.attempts}
         if scores.reference_now_ms is not None:
             record["reference_now_ms"] = scores.reference_now_ms
@@ -132,8 +134,16 @@ class Objective:
             record["mnasnet_reward"] = values[0]
         for name, value in record.items():
             trial.set_user_attr(name, value)
-        set_latency_constraint(trial, scores.latency_ms, self.target_ms, scores.noisy)
+        set_latency_constraint(trial, judged_ms, self.target_ms, scores.noisy)
         return values
+
+    @staticmethod
+    def _judged_ms(study: optuna.Study, latency_ms: float) -> float:
+        """The latency a new trial's constraint is judged on: in a paired study whose level is known already
+        (:func:`nas.search.reference.level_scale`), re-levelled like everything read from the study, so the
+        sampler and the dashboard see about the feasibility the export will; otherwise as measured."""
+        scale = level_scale(reference_record(study))
+        return latency_ms if scale is None else latency_ms * scale
 
     def _copy(self, trial: optuna.trial.Trial, owner: FrozenTrial) -> tuple[float, ...]:
         """Give ``trial`` the scores of the trial that owns its architecture."""
@@ -142,7 +152,8 @@ class Objective:
                 trial.set_user_attr(name, owner.user_attrs[name])
         trial.set_user_attr("duplicate_of", owner.number)
         noisy = bool(owner.user_attrs.get("noisy"))
-        set_latency_constraint(trial, owner.user_attrs["latency_ms"], self.target_ms, noisy)
+        set_latency_constraint(trial, self._judged_ms(trial.study, owner.user_attrs["latency_ms"]), self.target_ms,
+                               noisy)
         return tuple(owner.values)
 
     def _owner(self, study: optuna.Study, key: str, number: int, timeout: float = 600) -> FrozenTrial | None:

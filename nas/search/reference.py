@@ -22,7 +22,8 @@ again (a stored 31.49 ms against a median 20.77 ms beside 50 candidates: ×1.52;
 :mod:`nas.search.front` — feasibility, the Pareto front, the confirmation, the export, the reports — is its stored
 value × :func:`level_scale` (beside / stored), i.e. ``ratio × the reference's median latency over the whole
 search`` instead of ``ratio × its first few seconds``. Optuna cannot change a finished trial, so the study's own
-values (the dashboard's) stay on the first scale; a factor beyond ×(1 ± :data:`LEVEL_TOLERANCE`) either way is
+values (the dashboard's) stay on the first scale, but each new trial's constraint is judged re-levelled by the level
+known when it finishes (:class:`nas.search.objective.Objective`), so the sampler aims right; a factor beyond ×(1 ± :data:`LEVEL_TOLERANCE`) either way is
 reported as ``level_off`` by :func:`reference_record` and in one line by :func:`level_warning`.
 """
 from __future__ import annotations

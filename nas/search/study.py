@@ -173,8 +173,9 @@ def write_study_note(study: optuna.Study, settings: dict[str, Any], *, only_if_e
               "Pareto-front plot greys out and the timeline marks the infeasible trials. The *Best Trial* chips "
               "of the trial list and the *Best Trials* card ignore the constraint (an optuna-dashboard "
               "limitation): the exported front is `pareto.yaml` / `leaderboard.md` in the run directory. A paired "
-              "study shows its first scale here: the export re-levels its latencies to the reference's median "
-              "beside the candidates (`latency_level` in `pareto.yaml`), so feasibility there can differ.", "",
+              "study shows its first scale here (the constraints from the 6th trial on are judged re-levelled): the "
+              "export re-levels every latency to the reference's median beside the candidates (`latency_level` in "
+              "`pareto.yaml`), so feasibility there can differ.", "",
               "User attributes hold the latency (median, IQR, ms), params, MACs, proxy value and the MnasNet / "
               "timm strings; each trial's architecture is its YAML artifact."]
     save_note(study, "\n".join(lines) + "\n")

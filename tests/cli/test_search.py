@@ -171,6 +171,15 @@ def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{run_json.parent / 'study.db'}")
     timed = sum(t.state.name == "COMPLETE" and "duplicate_of" not in t.user_attrs for t in study.trials)
     assert timed >= 5
+    # the sampler's constraints follow the level once 5 trials were timed: 12 ms stored, 16 ms re-levelled
+    before, expected = 0, []
+    for t in sorted(study.trials, key=lambda t: t.number):
+        if t.state.name == "COMPLETE":
+            expected.append(-3.0 if before < 5 else 1.0)
+            before += "duplicate_of" not in t.user_attrs
+    assert [t.system_attrs["constraints"][0] for t in study.trials if t.state.name == "COMPLETE"] == \
+        pytest.approx(expected)
+    assert expected.count(1.0) >= 1
     level = [line for line in out.splitlines() if line.startswith("level:")]
     assert level == [f"level:     the reference tiny_base ran at a median 10.00 ms beside {timed} candidates against "
                      "its first 7.50 ms: the exported and reported latencies are re-levelled to it (×1.33); the "
