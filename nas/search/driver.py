@@ -30,7 +30,7 @@ from nas.search.objective import Objective, counted
 from nas.search.reference import reference_record, study_reference
 from nas.search.run import write_run_json
 from nas.search.settings import fingerprint
-from nas.search.study import make_sampler, make_storage, open_study
+from nas.search.study import fail_dead_trials, make_sampler, make_storage, open_study
 from nas.space.load import load_space
 from nas.space.space import SearchSpace
 from nas.validation.predictor_proxy import PredictorProxy
@@ -163,7 +163,7 @@ class Worker:
             if done >= wanted or total >= MAX_TRIALS_FACTOR * config.trials:
                 return deadline
             if done + running >= wanted:
-                optuna.storages.fail_stale_trials(self.study)
+                fail_dead_trials(self.study)
                 time.sleep(poll)
                 continue
             self.study.optimize(self.objective, n_trials=1, catch=(CandidateError,), callbacks=callbacks)

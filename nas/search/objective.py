@@ -26,6 +26,7 @@ from nas.arch.strings import to_strings
 from nas.search.evaluate import CandidateError, Evaluator, Scores
 from nas.search.front import MNASNET_W, mnasnet_reward, set_latency_constraint
 from nas.search.reference import level_scale, reference_record
+from nas.search.study import fail_dead_trials
 from nas.space.space import SearchSpace
 
 __all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward"]
@@ -170,7 +171,8 @@ class Objective:
             unkeyed = [t for t in lower if t.state == TrialState.RUNNING and "arch_key" not in t.user_attrs]
             if not unkeyed or time.monotonic() > deadline:
                 break
-            optuna.storages.fail_stale_trials(study)
+            if fail_dead_trials(study):  # an unkeyed trial whose worker died before its first heartbeat
+                continue
             time.sleep(0.05)
         owners = [t for t in lower if t.user_attrs.get("arch_key") == key and "fail_reason" not in t.user_attrs]
         return min(owners, key=lambda t: t.number) if owners else None
@@ -179,7 +181,7 @@ class Objective:
         """Trial ``number`` once it completed; ``None`` if it failed or ``timeout`` s passed."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            optuna.storages.fail_stale_trials(study)  # an owner whose worker died must not block us
+            fail_dead_trials(study)  # an owner whose worker died must not block us
             current = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
             if current.state == TrialState.COMPLETE:
                 return current

@@ -7,9 +7,11 @@ dashboard note and reference nets) and loading.
 * :func:`open_study` — create the study (and, as its only creator, enqueue the space's reference nets) or load
   it.
 * :func:`write_study_note` — the run's settings as the study's note in optuna-dashboard.
+* :func:`fail_dead_trials` — Optuna's stale-trial check, plus the trials orphaned before their first heartbeat.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import time
 import warnings
@@ -22,10 +24,14 @@ from nas.search.settings import check_same
 from nas.signals import DeferSigint
 from nas.space.space import SearchSpace
 
-__all__ = ["CREATED", "check_storage", "make_sampler", "make_storage", "open_study", "write_study_note"]
+__all__ = ["CREATED", "ORPHAN_S", "check_storage", "fail_dead_trials", "make_sampler", "make_storage", "open_study",
+           "write_study_note"]
 
 #: The study user attribute its creator sets last: creation is complete.
 CREATED = "nas_created"
+#: Seconds after its start by which a live trial has published its architecture key (sampling takes
+#: milliseconds to seconds): a RUNNING trial without one after this long lost its worker.
+ORPHAN_S = 120.0
 
 # Heartbeats, metric names and artifacts are marked experimental; they are the documented way, so say it once
 # in this comment rather than on every run.
@@ -180,3 +186,34 @@ def write_study_note(study: optuna.Study, settings: dict[str, Any], *, only_if_e
               "timm strings; each trial's architecture is its YAML artifact."]
     save_note(study, "\n".join(lines) + "\n")
     return True
+
+
+def fail_dead_trials(study: optuna.Study, *, orphan_s: float = ORPHAN_S) -> list[int]:
+    """Fail the trials whose worker died, and hand each to the storage's stale-trial callback (one retry, a
+    WAITING trial: :func:`make_storage`); returns the numbers failed here.
+
+    Optuna's :func:`optuna.storages.fail_stale_trials` fails a RUNNING trial whose heartbeat stopped, but not
+    one that never sent a heartbeat: a worker killed between ``study.ask()`` and its heartbeat thread's first
+    beat leaves a trial RUNNING forever (found when a CI run's SIGKILL landed in that window; Optuna's own
+    tests assert that such a trial is kept running). Such a trial has also not published its architecture key
+    (:mod:`nas.search.objective` does that right after sampling), so a RUNNING trial with no ``arch_key``
+    ``orphan_s`` seconds after it started is failed the same way. Two processes may both try: the second
+    is told the trial is finished and skips it."""
+    optuna.storages.fail_stale_trials(study)
+    storage = study._storage  # Optuna exposes no public accessor; fail_stale_trials reads the same
+    callback = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()
+    now = datetime.datetime.now()
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if "arch_key" in t.user_attrs or t.datetime_start is None or \
+                (now - t.datetime_start).total_seconds() < orphan_s:
+            continue
+        try:
+            if not storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        failed.append(t.number)
+        if callback is not None:
+            callback(study, storage.get_trial(t._trial_id))
+    return failed

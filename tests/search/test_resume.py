@@ -192,3 +192,27 @@ def test_export_works_from_another_folder(tmp_path: Path) -> None:
     assert "networks:" in listing and list((elsewhere / "x" / "pareto").glob("*.yaml"))
     recorded = json.loads((work / "runs" / "myrun" / "run.json").read_text())
     assert Path(recorded["storage"][len("sqlite:///"):]).is_absolute() and space.is_file()
+
+
+def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path: Path) -> None:
+    """A worker killed between ``study.ask()`` and its first heartbeat leaves a RUNNING trial Optuna never fails;
+    one without an architecture key long after its start is failed and retried once, a keyed one is left."""
+    import optuna
+
+    from nas.search.study import fail_dead_trials, make_storage
+
+    storage = make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage, study_name="s")
+    orphan = study.ask()  # no heartbeat: nothing ran it
+    orphan.suggest_int("x", 0, 9)
+    keyed = study.ask()
+    keyed.set_user_attr("arch_key", "k")
+    optuna.storages.fail_stale_trials(study)
+    assert [t.state.name for t in study.trials] == ["RUNNING", "RUNNING"]  # what Optuna alone does
+    assert fail_dead_trials(study) == []  # both started just now
+    assert fail_dead_trials(study, orphan_s=0.0) == [orphan.number]
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "RUNNING", "WAITING"]
+    assert trials[2].system_attrs["failed_trial"] == orphan.number and trials[2].params == {"x": trials[0].params["x"]}
+    assert fail_dead_trials(study, orphan_s=0.0) == []  # failed once; the keyed trial is left to its heartbeat
+    storage.engine.dispose()
