@@ -25,12 +25,22 @@ URL = os.environ.get("NAS_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="NAS_TEST_POSTGRES_URL is not set (no PostgreSQL server to use)")
 
 
+@pytest.fixture(scope="module")
+def storage() -> optuna.storages.RDBStorage:
+    """One storage (one connection pool) for the module, closed at its end. A storage URL passed to
+    ``optuna.load_study`` makes a new engine per call whose pooled connections stay open until garbage
+    collection: polled every 20 ms, that ran the server out of its 100 connections in CI ("too many clients")."""
+    rdb = optuna.storages.RDBStorage(URL)
+    yield rdb
+    rdb.engine.dispose()
+
+
 @pytest.fixture()
-def study_name() -> str:
+def study_name(storage: optuna.storages.RDBStorage) -> str:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     try:
-        optuna.delete_study(study_name=name, storage=URL)
+        optuna.delete_study(study_name=name, storage=storage)
     except KeyError:
         pass
 
@@ -44,11 +54,12 @@ def search_cmd(tmp_path: Path, name: str, trials: int, workers: int = 1) -> list
             "--no-progress"]
 
 
-def test_four_workers_reach_exactly_40_distinct(tmp_path: Path, study_name: str) -> None:
+def test_four_workers_reach_exactly_40_distinct(tmp_path: Path, study_name: str,
+                                               storage: optuna.storages.RDBStorage) -> None:
     run = subprocess.run(search_cmd(tmp_path, study_name, 40, workers=4), capture_output=True, text=True,
                          timeout=1800)
     assert run.returncode == 0, run.stderr[-2000:]
-    study = optuna.load_study(study_name=study_name, storage=URL)
+    study = optuna.load_study(study_name=study_name, storage=storage)
     trials = study.get_trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert sum(map(counted, trials)) == 40 and len({t.user_attrs["arch_key"] for t in complete}) == 40
@@ -62,7 +73,8 @@ def test_four_workers_reach_exactly_40_distinct(tmp_path: Path, study_name: str)
     assert len(workers) >= 2  # the work was really shared
 
 
-def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: str) -> None:
+def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: str,
+                                                   storage: optuna.storages.RDBStorage) -> None:
     victim = subprocess.Popen(search_cmd(tmp_path, study_name, 8), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     killed_number = None
@@ -70,7 +82,7 @@ def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: s
     try:
         while time.monotonic() < deadline and victim.poll() is None:
             try:
-                study = optuna.load_study(study_name=study_name, storage=URL)
+                study = optuna.load_study(study_name=study_name, storage=storage)
             except KeyError:
                 time.sleep(0.05)
                 continue
@@ -86,12 +98,12 @@ def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: s
             victim.kill()
         victim.wait()
     assert killed_number is not None, "never saw a running trial to kill"
-    before = {t.number: t.values for t in optuna.load_study(study_name=study_name, storage=URL).get_trials()
+    before = {t.number: t.values for t in optuna.load_study(study_name=study_name, storage=storage).get_trials()
               if t.state == TrialState.COMPLETE}
 
     run = subprocess.run(search_cmd(tmp_path, study_name, 8), capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stderr[-2000:]
-    study = optuna.load_study(study_name=study_name, storage=URL)
+    study = optuna.load_study(study_name=study_name, storage=storage)
     trials = {t.number: t for t in study.get_trials()}
     assert trials[killed_number].state == TrialState.FAIL
     retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed_number]
@@ -103,12 +115,13 @@ def test_killed_worker_trial_is_failed_and_retried(tmp_path: Path, study_name: s
         assert trials[number].state == TrialState.COMPLETE and trials[number].values == values
 
 
-def test_two_workers_score_8_distinct_architectures(tmp_path: Path, study_name: str) -> None:
+def test_two_workers_score_8_distinct_architectures(tmp_path: Path, study_name: str,
+                                                    storage: optuna.storages.RDBStorage) -> None:
     """Each worker draws its own seed stream: two workers do not propose the same architectures in lockstep."""
     run = subprocess.run(search_cmd(tmp_path, study_name, 8, workers=2), capture_output=True, text=True,
                          timeout=1200)
     assert run.returncode == 0, run.stderr[-2000:]
-    trials = optuna.load_study(study_name=study_name, storage=URL).get_trials()
+    trials = optuna.load_study(study_name=study_name, storage=storage).get_trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert sum(map(counted, trials)) == 8 and len({t.user_attrs["arch_key"] for t in complete}) == 8
     assert len({t.user_attrs["worker_pid"] for t in complete}) == 2
