@@ -33,6 +33,7 @@ from nas.arch.key import arch_key
 from nas.arch.spec import Arch
 from nas.files import atomic_write
 from nas.markdown import table
+from nas.numbers import is_finite
 from nas.search.config import SearchConfig
 from nas.search.driver import run_search
 from nas.search.evaluate import Evaluator
@@ -103,17 +104,13 @@ def seed_noise(records: Iterable[Mapping[str, object]], data_id: object, recipe:
     by_arch: dict[str, list[float]] = {}
     for r in records:
         if (r.get("status") == "ok" and r.get("epochs") == epochs and r.get("data") == data_id
-                and r.get("recipe") == recipe and _finite(r.get("test_top1"))):
+                and r.get("recipe") == recipe and is_finite(r.get("test_top1"))):
             by_arch.setdefault(str(r["arch_key"]), []).append(float(r["test_top1"]))  # type: ignore[arg-type]
     groups = [np.asarray(v) for v in by_arch.values() if len(v) > 1]
     df = sum(len(g) - 1 for g in groups)
     if not df:
         return None
     return SeedNoise(math.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / df), df, len(groups))
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass

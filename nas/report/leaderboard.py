@@ -17,8 +17,9 @@ import optuna
 
 from nas.files import atomic_write
 from nas.markdown import cell, table
+from nas.numbers import is_finite
 from nas.report.plot import write_pareto_png
-from nas.report.summary import Summary, counts_line, finite, format_latency, format_value, mega, read_listing, summarize
+from nas.report.summary import Summary, counts_line, format_latency, format_value, mega, read_listing, summarize
 from nas.search.reference import reference_record
 from nas.search.run import read_json
 
@@ -79,7 +80,7 @@ def _header(study: optuna.Study, s: Summary, listing: dict[str, Any] | None, row
                  else "MnasNet reward ACC·(LAT/T)^-0.07, maximize")
     lines = [f"# Leaderboard — {s.name}", "",
              f"- **study:** `{s.name}`",
-             f"- **latency target:** {target:g} ms" if finite(target) else "- **latency target:** –",
+             f"- **latency target:** {target:g} ms" if is_finite(target) else "- **latency target:** –",
              f"- **device:** {device}" + (f" ({', '.join(device_bits)})" if device_bits else ""),
              f"- **latency method:** {method}" + (f" ({', '.join(method_bits)})" if method_bits else ""),
              f"- **proxy:** {s.proxy}",
@@ -97,7 +98,7 @@ def _reference_line(ref: dict[str, Any]) -> str:
     whether the latencies here were re-levelled to that (:mod:`nas.search.reference`)."""
     line = (f"- **paired reference:** {ref['name']} at {ref['resolution']} px, {format_latency(ref['quiet_ms'])} ms "
             f"(timed when the study was created{', under load' if ref['noisy'] else ''})")
-    if finite(ref.get("beside_ms")) and finite(ref.get("level_factor")):
+    if is_finite(ref.get("beside_ms")) and is_finite(ref.get("level_factor")):
         line += (f"; beside the candidates it ran at a median {format_latency(ref['beside_ms'])} ms "
                  f"({ref['beside_trials']} trials): level ×{ref['level_factor']:.2f}")
         if ref.get("level_applied"):
@@ -111,12 +112,12 @@ def _body(s: Summary, listing: dict[str, Any], rows: list[dict[str, Any]]) -> li
     lines: list[str] = []
     if listing.get("study") not in (None, s.name):
         lines += [f"> Note: `pareto.yaml` was written for study `{listing.get('study')}`, not this one.", ""]
-    if finite(listing.get("latency_target_ms")) and finite(s.target) and listing["latency_target_ms"] != s.target:
+    if is_finite(listing.get("latency_target_ms")) and is_finite(s.target) and listing["latency_target_ms"] != s.target:
         lines += [f"> Note: the networks below were exported against a {listing['latency_target_ms']:g} ms target, "
                   f"not {s.target:g} ms: rerun `nas export RUN_DIR --target {s.target:g}ms` to re-export.", ""]
     exported = listing.get("latency_target_ms")
-    exported = float(exported) if finite(exported) else s.target
-    within = f"within {exported:g} ms" if finite(exported) else "meeting the target"
+    exported = float(exported) if is_finite(exported) else s.target
+    within = f"within {exported:g} ms" if is_finite(exported) else "meeting the target"
     if not rows:
         return lines + ["`pareto.yaml` lists no networks."]
     if listing.get("feasible", True):
@@ -160,10 +161,10 @@ def _table(rows: list[dict[str, Any]], s: Summary) -> list[str]:
             cells[3] += " (noisy)" if r.get("noisy") else ""
         if trained:
             accuracy = r.get("accuracy")
-            cells += [r.get("fidelity") or "–", f"{100 * accuracy:.2f}%" if finite(accuracy) else "–"]
+            cells += [r.get("fidelity") or "–", f"{100 * accuracy:.2f}%" if is_finite(accuracy) else "–"]
         if confirmed:
             single = r.get("latency_search_ms") if r.get("latency_confirmed") else None
-            cells.append(f"{single:.2f}" if finite(single) else "–")
+            cells.append(f"{single:.2f}" if is_finite(single) else "–")
         strings = f"`{r['timm_strings']}`" if r.get("timm_strings") else "–"
         cells += [mega(r.get("params")), mega(r.get("macs")), strings]
         body.append(cells)

@@ -3,7 +3,6 @@ which meet the target, the Pareto front (:mod:`nas.search.front` decides both), 
 formats both use."""
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,23 +12,24 @@ import optuna
 import yaml
 from optuna.trial import TrialState
 
+from nas.numbers import is_finite
 from nas.search.front import completed_trials, is_feasible, latency_target, pareto_front
 
-__all__ = ["Point", "Summary", "finite", "format_latency", "format_value", "counts_line", "mega", "proxy_name", "read_listing",
+__all__ = ["Point", "Summary", "format_latency", "format_value", "counts_line", "mega", "proxy_name", "read_listing",
            "summarize"]
 
 def format_latency(median_ms: float | None, iqr_ms: float | None = None) -> str:
     """``'12.35 ± 0.08'`` (milliseconds, two decimals); ``'–'`` when unknown."""
-    if not finite(median_ms):
+    if not is_finite(median_ms):
         return "–"
     text = f"{median_ms:.2f}"
-    return f"{text} ± {iqr_ms:.2f}" if finite(iqr_ms) else text
+    return f"{text} ± {iqr_ms:.2f}" if is_finite(iqr_ms) else text
 
 
 def format_value(value: float | None) -> str:
     """A proxy value or reward: 4 significant digits, or a whole number with thousands separators from 10 000
     (a parameter-count proxy); ``'–'`` when unknown."""
-    if not finite(value):
+    if not is_finite(value):
         return "–"
     return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
 
@@ -49,14 +49,9 @@ def proxy_name(study: optuna.Study) -> str:
     return "proxy"
 
 
-def finite(x: Any) -> bool:
-    """A real, finite number (not a bool)."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def mega(x: Any) -> str:
     """``x / 1e6`` to 4 significant digits (params or MACs in millions), ``–`` when unknown."""
-    return f"{x / 1e6:.4g}" if finite(x) else "–"
+    return f"{x / 1e6:.4g}" if is_finite(x) else "–"
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,7 @@ def _points(study: optuna.Study, target: float | None) -> list[Point]:
     for t in completed_trials(study):
         a = t.user_attrs
         latency, proxy = a.get("latency_ms"), a.get("proxy_value")
-        if not (finite(latency) and finite(proxy)):
+        if not (is_finite(latency) and is_finite(proxy)):
             continue
         feasible = is_feasible(t, target)
         value = t.values[0] if t.values and len(t.values) == 1 else None

@@ -23,12 +23,12 @@ the progress bar).
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, Collection, Iterator
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.numbers import is_finite, is_real
 from nas.search.reference import level_scale, reference_record
 
 __all__ = ["CONFIRMED_PREFIX", "CONSTRAINTS_ATTR", "MNASNET_W", "completed_trials", "confirmations",
@@ -53,8 +53,7 @@ def mnasnet_reward(accuracy: float, latency_ms: float, target_ms: float, w: floa
 def latency_target(study: optuna.Study, target_ms: float | None = None) -> float | None:
     """``target_ms`` if given, else the target the study was created with (``None`` if it records none)."""
     target = target_ms if target_ms is not None else study.user_attrs.get("latency_target_ms")
-    ok = isinstance(target, (int, float)) and not isinstance(target, bool) and math.isfinite(target)
-    return float(target) if ok else None
+    return float(target) if is_finite(target) else None
 
 
 def set_latency_constraint(trial: optuna.trial.Trial, latency_ms: float, target_ms: float, noisy: bool = False) -> None:
@@ -139,18 +138,14 @@ def _judged(trial: FrozenTrial, record: dict[str, Any] | None, scale: float | No
         out.system_attrs = {**trial.system_attrs, CONSTRAINTS_ATTR: [latency - target_ms, 1.0 if noisy else 0.0]}
     if trial.values is not None and len(trial.values) == 2:
         out.values = [trial.values[0], latency]
-    elif trial.values is not None and target_ms is not None and _number(trial.user_attrs.get("proxy_value")):
+    elif trial.values is not None and target_ms is not None and is_real(trial.user_attrs.get("proxy_value")):
         out.values = [mnasnet_reward(float(trial.user_attrs["proxy_value"]), latency, target_ms)]
         out.user_attrs["mnasnet_reward"] = out.values[0]
     return out
 
 
 def _times(value: Any, scale: float) -> Any:
-    return value * scale if _number(value) else value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value * scale if is_real(value) else value
 
 
 def feasible_trials(study: optuna.Study, target_ms: float | None = None,

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from nas.numbers import is_positive
+
 if TYPE_CHECKING:  # typing only: reading a record (export, reports) needs neither torch nor the evaluator
     from nas.latency.paired import Reference
     from nas.search.evaluate import Evaluator
@@ -118,10 +120,10 @@ def reference_record(study: optuna.Study, trials: "list[optuna.trial.FrozenTrial
     trials = study.get_trials(deepcopy=False) if trials is None else trials
     beside = sorted(float(v) for t in trials if t.state == optuna.trial.TrialState.COMPLETE
                     and "duplicate_of" not in t.user_attrs and not t.user_attrs.get("noisy")
-                    and _positive(v := t.user_attrs.get("reference_now_ms")))
+                    and is_positive(v := t.user_attrs.get("reference_now_ms")))
     beside_ms = float(statistics.median(beside)) if beside else None
     quiet_ms = stored.get("quiet_ms")
-    factor = quiet_ms / beside_ms if beside_ms is not None and _positive(quiet_ms) else None
+    factor = quiet_ms / beside_ms if beside_ms is not None and is_positive(quiet_ms) else None
     applied = factor is not None and len(beside) >= LEVEL_MIN_TRIALS
     return {"name": stored.get("name"), "resolution": stored.get("resolution"), "quiet_ms": quiet_ms,
             "threads": stored.get("threads"), "noisy": bool(quiet.get("noisy")), "runs_ms": quiet.get("runs_ms"),
@@ -138,10 +140,6 @@ def level_scale(record: dict[str, Any] | None) -> float | None:
     if not record or not record.get("level_applied"):
         return None
     return float(record["beside_ms"]) / float(record["quiet_ms"])
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def level_warning(record: dict[str, Any] | None) -> str | None:

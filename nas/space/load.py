@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,6 +22,7 @@ from nas.arch.io import load_arch, load_zoo, zoo_names
 from nas.files import parse_yaml, read_text
 from nas.arch.spec import BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, StemArgs, validate
 from nas import search_spaces
+from nas.numbers import is_finite
 from nas.space.space import KEYS, SearchSpace, SpaceError, find_choice, format_choices, show_choice
 
 __all__ = ["NAME_PATTERN", "load_space"]
@@ -30,10 +30,6 @@ __all__ = ["NAME_PATTERN", "load_space"]
 _TOP_KEYS = ("name", "skeleton", "resolution", "fixed_stages", "per_stage")
 #: A space's name becomes part of run folders and file names: no path separators, no leading dot.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_int(v: Any) -> bool:
@@ -88,20 +84,20 @@ class _Loader:
         elif key == "kernel_size":
             allowed = sorted(set.intersection(*(set(KERNELS[k]) for k in kinds)))
             if not _is_int(v) or v not in allowed:
-                self.fail(where, f"{show_choice(v) if _is_number(v) else repr(v)} is not a valid kernel size "
+                self.fail(where, f"{show_choice(v) if is_finite(v) else repr(v)} is not a valid kernel size "
                                  f"(choices must be from {format_choices(allowed)}"
                                  + (f" for {'/'.join(sorted(kinds))} blocks)" if len(allowed) < 4 else ")"))
         elif key == "expand_ratio":
-            if not _is_number(v) or not 1 <= v <= 16:
+            if not is_finite(v) or not 1 <= v <= 16:
                 self.fail(where, f"{v!r} is not a valid expand ratio (choices must be numbers in [1, 16])")
         elif key == "se_ratio":
-            if not _is_number(v) or not 0 <= v <= 1:
+            if not is_finite(v) or not 0 <= v <= 1:
                 self.fail(where, f"{v!r} is not a valid SE ratio (choices must be numbers in [0, 1])")
         elif key == "num_repeat_delta":
             if not _is_int(v):
                 self.fail(where, f"{v!r} is not a valid repeat delta (choices must be integers)")
         elif key == "filters_scale":
-            if not _is_number(v) or not 0 < v <= 8:
+            if not is_finite(v) or not 0 < v <= 8:
                 self.fail(where, f"{v!r} is not a valid width scale (choices must be numbers in (0, 8])")
         elif key == "id_skip":
             if not isinstance(v, bool):
