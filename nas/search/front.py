@@ -104,9 +104,10 @@ def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
     the confirmation, ``latency_search_ms`` the search's own timing, ``latency_confirmed`` the record, the
     latency objective (or the recomputed reward) and the constraints to match. In a re-levelled paired study
     (see the module) every trial with a latency is such a copy, its latencies × the study's scale."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if t.state == TrialState.COMPLETE]
     confirmed = confirmations(study)
-    scale = level_scale(reference_record(study))
+    scale = level_scale(reference_record(study, every))
     if not confirmed and scale is None:
         return trials
     target = latency_target(study)
@@ -174,18 +175,20 @@ def pareto_layers(study: optuna.Study, target_ms: float | None = None,
     ``ignore_noisy`` as in :func:`is_feasible`."""
     target = latency_target(study, target_ms)
     ignore = ignore_noisy if target is not None else ()
-    remaining = [t for t in completed_trials(study) if "latency_ms" in t.user_attrs]
-    by_number = {t.number: t for t in remaining}
-    while remaining:
-        judged = optuna.create_study(directions=study.directions)
-        judged.add_trials([_rejudged(t, target, ignore) for t in remaining])
-        layer = sorted((by_number[t.user_attrs["nas_trial_number"]] for t in judged.best_trials),
+    # Optuna's best_trials only ever picks trials whose constraints are all ≤ 0: the others are left out of the
+    # in-memory study (most of a long search; building it is most of the cost).
+    judged = [(t, _rejudged(t, target, ignore)) for t in completed_trials(study) if "latency_ms" in t.user_attrs]
+    candidates = {t.number: (t, j) for t, j in judged if all(v <= 0 for v in j.constraints.values())}
+    while candidates:
+        memory = optuna.create_study(directions=study.directions)
+        memory.add_trials([j for _, j in candidates.values()])
+        layer = sorted((candidates[t.user_attrs["nas_trial_number"]][0] for t in memory.best_trials),
                        key=lambda t: t.number)
         if not layer:
             return
         yield layer
-        numbers = {t.number for t in layer}
-        remaining = [t for t in remaining if t.number not in numbers]
+        for t in layer:
+            del candidates[t.number]
 
 
 def _rejudged(trial: FrozenTrial, target_ms: float | None, ignore_noisy: Collection[str] = ()) -> FrozenTrial:
