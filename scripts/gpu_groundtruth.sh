@@ -18,18 +18,20 @@
 # (per space and part: trainings planned/done), log.txt (all workers), env.txt (GPU, torch, timings) and,
 # with --speed, speed.md (the trainer's epoch time eager / CUDA graphs / bf16). Then, where the main cache is:
 #   nas validate-proxy --only truth-report --spaces tiny_32px:48 mobile_32px:24 --epochs 12 \
-#       --merge-cache $OUT/train_cache.jsonl
+#       --merge-cache $OUT/train_cache.jsonl  (with the same --gt-seeds)
 #
 # Options: --device cuda|cuda:N|cpu, --workers P (default 8; 2 on the CPU), --lanes T (default 2; 1 on the CPU),
 # --minutes M (default 9: no training starts after it, running ones stop at their next epoch end),
-# --epochs E (12), --spaces "SPACE:N[,short=S][,plateau=P][,budget=B] ..." (see nas validate-proxy --help),
+# --epochs E (12), --gt-seeds K (2: the truth is the mean of K training seeds; mobile_32px's nets end within half
+# a point of each other, so two seeds rank them alike only at τ 0.33 — about 6 are needed),
+# --spaces "SPACE:N[,short=S][,plateau=P][,budget=B] ..." (see nas validate-proxy --help),
 # --data SPEC (default fashion-mnist, or fashion-mnist:.data/fashion-mnist when the Debian copy is missing),
 # --cache FILE (runs/proxy-validation/train_cache.jsonl), --fresh, --no-graphs, --speed, --tiny, --out DIR.
 # Needs python3 with torch, numpy, scipy, pyyaml and tqdm (no optuna or fvcore), run from the repository root.
 set -euo pipefail
 
 ARGV="$*"
-DEVICE=cuda WORKERS="" LANES="" MINUTES=9 EPOCHS=12 SPACES="tiny_32px:48 mobile_32px:24" DATA="" FRESH=0
+DEVICE=cuda WORKERS="" LANES="" MINUTES=9 EPOCHS=12 GT_SEEDS=2 SPACES="tiny_32px:48 mobile_32px:24" DATA="" FRESH=0
 GRAPHS=1 SPEED=0 TINY=0 CACHE=runs/proxy-validation/train_cache.jsonl OUT_DIR="${OUT:-runs/gpu-groundtruth}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --lanes) LANES=$2; shift 2 ;;
     --minutes) MINUTES=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
+    --gt-seeds) GT_SEEDS=$2; shift 2 ;;
     --spaces) SPACES=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --cache) CACHE=$2; shift 2 ;;
@@ -72,8 +75,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-groundtruth.XXXXXX")  # cache, claims and 
 trap 'rm -rf "$WORK"' EXIT
 if [ $FRESH = 0 ] && [ -f "$CACHE" ]; then cp "$CACHE" "$WORK/train_cache.jsonl"; fi
 read -r -a SPACE_ARGS <<< "$SPACES"
-COMMON=(--spaces "${SPACE_ARGS[@]}" --epochs "$EPOCHS" --data "$DATA" "${SIZES[@]}" --cache "$WORK/train_cache.jsonl"
-        --threads 1 --no-progress)
+COMMON=(--spaces "${SPACE_ARGS[@]}" --epochs "$EPOCHS" --gt-seeds "$GT_SEEDS" --data "$DATA" "${SIZES[@]}"
+        --cache "$WORK/train_cache.jsonl" --threads 1 --no-progress)
 DEV_ARGS=(--device "$DEVICE" --lanes "$LANES")
 # On the GPU, fp32 trains in NCHW (cuDNN's most mature fp32 path, depthwise convolutions included); the layout
 # is not part of the cache key, only of each record (memory_format).
@@ -82,7 +85,7 @@ if [ $CUDA = 1 ] && [ $GRAPHS = 1 ]; then DEV_ARGS+=(--cuda-graphs); fi
 
 {
   echo "date: $(date -u +%FT%TZ)"; echo "command: $0 $ARGV"; echo "device: $DEVICE, workers: $WORKERS, lanes: $LANES"
-  echo "spaces: $SPACES; epochs: $EPOCHS; data: $DATA ${SIZES[*]}; minutes: $MINUTES"
+  echo "spaces: $SPACES; epochs: $EPOCHS; seeds: $GT_SEEDS; data: $DATA ${SIZES[*]}; minutes: $MINUTES"
   "$PY" -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torch.__version__,
     "cuda", torch.cuda.is_available() and torch.cuda.get_device_name(0))'
   if [ $CUDA = 1 ]; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true; fi
