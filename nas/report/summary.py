@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from nas.numbers import is_finite
 from nas.search.front import completed_trials, is_feasible, latency_target, pareto_front
+from nas.search.objective import rejected
 
 __all__ = ["Point", "Summary", "format_latency", "format_value", "counts_line", "mega", "proxy_name", "read_listing",
            "summarize"]
@@ -74,9 +75,10 @@ class Summary:
     proxy: str
     points: list[Point]
     front: list[Point]
-    failed: int
+    failed: int  # candidates that failed (each with its reason)
     fail_reasons: Counter = field(default_factory=Counter)
     noisy: int = 0
+    cut_off: int = 0  # trials interrupted or whose worker was killed: not the candidate's failure; redone
 
     @property
     def n_feasible(self) -> int:
@@ -100,8 +102,9 @@ def summarize(study: optuna.Study, target_ms: float | None) -> Summary:
     """The :class:`Summary` of ``study`` against ``target_ms`` (default: its own target)."""
     target = latency_target(study, target_ms)
     points = _points(study, target)
-    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-    reasons = Counter(t.user_attrs.get("fail_reason", "no reason recorded (killed or interrupted)") for t in failed)
+    fails = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    failed = [t for t in fails if rejected(t)]
+    reasons = Counter(t.user_attrs["fail_reason"] for t in failed)
     multi = len(study.directions) > 1
     on_front = {t.number for t in pareto_front(study, target)} if multi and target is not None else set()
     front: dict[tuple[float, float], Point] = {}  # one point per position: duplicated architectures overlap
@@ -110,7 +113,7 @@ def summarize(study: optuna.Study, target_ms: float | None) -> Summary:
             front.setdefault((p.latency_ms, p.proxy_value), p)
     noisy = sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study) if "duplicate_of" not in t.user_attrs)
     return Summary(study.study_name, multi, target, proxy_name(study), points, list(front.values()), len(failed),
-                   reasons, noisy)
+                   reasons, noisy, len(fails) - len(failed))
 
 
 def read_listing(run_dir: Path) -> dict[str, Any] | None:
@@ -132,6 +135,8 @@ def counts_line(s: Summary) -> str:
         parts.append(f"{s.n_feasible} meet the {s.target:g} ms target")
     if s.failed:
         parts.append(f"{s.failed} failed")
+    if s.cut_off:
+        parts.append(f"{s.cut_off} cut off (interrupted or killed; redone)")
     if s.noisy:
         parts.append(f"{s.noisy} timed noisy (not feasible)")
     if s.multi and s.front:

@@ -26,7 +26,7 @@ from nas.search.config import SearchConfig, SearchResult
 from nas.search.confirm import confirm_front
 from nas.search.evaluate import CandidateError, Evaluator, check_table_covers
 from nas.search.front import feasible_trials, pareto_front
-from nas.search.objective import Objective, counted
+from nas.search.objective import Objective, counted, rejected
 from nas.search.reference import reference_record, study_reference
 from nas.search.run import write_run_json
 from nas.search.settings import fingerprint
@@ -66,11 +66,12 @@ class Progress:
                     "pareto": len(pareto_front(study)) if feasible else 0}
         else:
             post = {"best_feasible_reward": "-" if best is None else f"{best:.4g}"}
-        post["fail"] = sum(t.state == TrialState.FAIL for t in trials)
+        post["fail"] = sum(map(rejected, trials))  # candidates that failed; a cut-off trial is redone
         post["noisy"] = sum(bool(t.user_attrs.get("noisy")) for t in trials)
         ref = reference_record(study, trials)
         if ref is not None and ref["level_factor"] is not None:
-            post["level"] = f"×{ref['level_factor']:.2f}" + (" (off)" if ref["level_off"] else "")
+            # what the stored latencies are multiplied by when read (beside / first), as in the final level: line
+            post["level"] = f"×{1 / ref['level_factor']:.2f}" + (" (off)" if ref["level_off"] else "")
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(min(sum(counted(t) for t in trials), self.bar.total) - self.bar.n)
 

@@ -29,7 +29,7 @@ from nas.search.reference import level_scale, reference_record
 from nas.search.study import fail_dead_trials
 from nas.space.space import SearchSpace
 
-__all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward"]
+__all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward", "rejected"]
 
 #: The user attributes a duplicate copies from the trial that owns its architecture.
 SCORE_ATTRS = ("latency_ms", "latency_iqr_ms", "latency_method", "device", "threads", "params", "macs", "proxy",
@@ -43,6 +43,13 @@ def counted(t: FrozenTrial) -> bool:
     does not count, nor does a trial that was killed or interrupted: it is retried or resumed."""
     if t.state == TrialState.COMPLETE:
         return "duplicate_of" not in t.user_attrs
+    return rejected(t)
+
+
+def rejected(t: FrozenTrial) -> bool:
+    """A candidate that failed (FAIL with its ``fail_reason``: it did not build, ran out of memory, scored NaN).
+    A FAIL without a reason was cut off — interrupted (``interrupted`` set) or its worker killed — and its work
+    is redone: it is not a failure of the candidate."""
     return t.state == TrialState.FAIL and "fail_reason" in t.user_attrs
 
 
@@ -82,14 +89,15 @@ class Objective:
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("the study already has its trials")
         trial.set_user_attr("worker_pid", os.getpid())
-        arch, key = self._sample(trial)
-        owner = self._owner(study, key, trial.number)
-        if owner is not None and owner.state == TrialState.RUNNING:
-            owner = self._wait_for(study, owner.number)
-        if owner is not None:
-            values = self._copy(trial, owner)
-        else:
-            values = self._score(trial, arch)
+        try:
+            arch, key = self._sample(trial)
+            owner = self._owner(study, key, trial.number)
+            if owner is not None and owner.state == TrialState.RUNNING:
+                owner = self._wait_for(study, owner.number)
+            values = self._copy(trial, owner) if owner is not None else self._score(trial, arch)
+        except KeyboardInterrupt:  # Optuna stores the trial as FAIL: say why (not the candidate's failure)
+            trial.set_user_attr("interrupted", True)
+            raise
         return values if self.multi else values[0]
 
     def _sample(self, trial: optuna.trial.Trial) -> tuple[Arch, str]:

@@ -118,6 +118,33 @@ def test_failing_candidate_becomes_fail_and_search_goes_on(search_config, space_
     assert sum(map(counted, study.trials)) == 12 and study.get_trials(states=(TrialState.COMPLETE,))
 
 
+def test_an_interrupted_trial_is_cut_off_not_failed_and_redone(search_config, space_file: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               fake_latency: list[str]) -> None:
+    from nas.report.summary import counts_line, summarize
+    from nas.search.run import run_summary
+
+    real, calls = Evaluator.evaluate, [0]
+
+    def ctrl_c_at_the_fourth(self: Evaluator, arch):  # noqa: ANN001
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+        return real(self, arch)
+
+    monkeypatch.setattr(Evaluator, "evaluate", ctrl_c_at_the_fourth)
+    config = search_config(space_file, tmp_path, trials=6)
+    assert run_search(config).interrupted
+    study = run_search(config).study  # the rerun resumes
+    cut = study.get_trials(states=(TrialState.FAIL,))
+    assert len(cut) == 1 and cut[0].user_attrs["interrupted"] is True and "fail_reason" not in cut[0].user_attrs
+    assert sum(map(counted, study.trials)) == 6 and len(study.get_trials(states=(TrialState.COMPLETE,))) >= 6
+    summary = summarize(study, None)
+    assert (summary.failed, summary.cut_off, sum(summary.fail_reasons.values())) == (0, 1, 0)
+    assert "1 cut off (interrupted or killed; redone)" in counts_line(summary) and "failed" not in counts_line(summary)
+    assert (run_summary(study)["failed"], run_summary(study)["cut_off"]) == (0, 1)
+
+
 def test_mnasnet_objective_equals_the_formula(search_config, space_file: Path, tmp_path: Path, fake_latency: list[str]) -> None:
     study = run_search(search_config(space_file, tmp_path, trials=6, objective="mnasnet")).study
     assert study.metric_names == ["mnasnet_reward"]
@@ -141,8 +168,9 @@ def test_no_feasible_trial_exports_closest_marked_infeasible(search_config, spac
 
 
 def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
-    """Paired: ``level=×f`` is the reference's stored latency over its median block beside the candidates,
-    judged off from 5 trials on."""
+    """Paired: ``level=×f`` is the reference's median block beside the candidates over its stored latency (what
+    the study's latencies are multiplied by when read, as in the final ``level:`` line), judged off from 5 trials
+    on."""
     import optuna
 
     from nas.search.driver import Progress
@@ -156,13 +184,13 @@ def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
     assert "level" not in bar.bar.postfix  # solo: no reference, nothing shown
     study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": 10.0, "threads": 1})
     bar(study, study.trials[-1])
-    assert "level=×1.25" in bar.bar.postfix and "off" not in bar.bar.postfix  # one trial: not judged yet
+    assert "level=×0.80" in bar.bar.postfix and "off" not in bar.bar.postfix  # one trial: not judged yet
     for _ in range(4):
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0}))
     bar(study, study.trials[-1])
-    assert "level=×1.25 (off)" in bar.bar.postfix
+    assert "level=×0.80 (off)" in bar.bar.postfix
     for _ in range(6):
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 10.5}))
     bar(study, study.trials[-1])
-    assert "level=×0.95" in bar.bar.postfix and "off" not in bar.bar.postfix
+    assert "level=×1.05" in bar.bar.postfix and "off" not in bar.bar.postfix
     bar.close()
