@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -98,6 +100,7 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
     except sqlalchemy.exc.ArgumentError:
         raise ValueError(f"invalid storage URL {url!r}: use sqlite:///FILE.db or postgresql://USER@HOST/DB") from None
     if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_file(parsed.database, parsed.render_as_string(hide_password=True))
         return
     args = {"connect_timeout": timeout_s} if parsed.get_backend_name() == "postgresql" else {}
     try:
@@ -108,6 +111,24 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
     except Exception as exc:  # a missing driver, an unreachable or refusing server
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {first}") from None
+
+
+def _check_sqlite_file(database: str | None, shown: str) -> None:
+    """``ValueError`` (one line) unless SQLite can open or create ``database`` (a path, relative to the working
+    folder): its folder exists and is writable, and it is not itself a folder. Nothing is created."""
+    if not database or database == ":memory:":
+        return
+    path = Path(database).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        problem = f"{path} is a folder"
+    elif not folder.is_dir():
+        problem = f"no folder {folder}"
+    elif not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+        problem = f"no permission to write {path if path.exists() else folder}"
+    else:
+        return
+    raise ValueError(f"cannot open storage {shown}: {problem}")
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, *, directions: list[str], sampler: Any,
