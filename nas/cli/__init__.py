@@ -17,7 +17,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from nas.cli.common import CliError, OneLineParser, join_values
+from nas.cli.common import CliError, OneLineParser, join_values, one_line_warnings
 from nas.version import __version__
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args.argv = argv[1:]  # the subcommand's own arguments, recorded by commands that keep their command line
     try:
-        return int(args.run(args) or 0)
+        with one_line_warnings(args.prog):
+            return int(args.run(args) or 0)
     except CliError as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
         return 2

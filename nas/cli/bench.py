@@ -19,7 +19,6 @@ import os
 import shlex
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -218,7 +217,6 @@ def _run_latency(args: argparse.Namespace) -> int:
     from nas.space.space import SpaceError
 
     config = _latency_config(args)
-    warnings.showwarning = lambda message, *a, **k: print(f"{args.prog}: warning: {message}", file=sys.stderr)
     if args.busy_core is not None and args.busy_core >= (os.cpu_count() or 1):
         raise CliError(f"--busy-core {args.busy_core}: this machine has {os.cpu_count()} logical CPUs")
     try:

@@ -16,7 +16,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _check_out(out)
     start = time.perf_counter()
-    warnings.showwarning = lambda message, *rest, **kw: print(f"{args.prog}: warning: {message}", file=sys.stderr,
-                                                              flush=True)
     try:
         check_backend_here(args.backend)
         before = _timings(LatencyTable.read(out)) if out.exists() and not args.force else 0

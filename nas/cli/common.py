@@ -4,6 +4,8 @@
   line, ``nas <command>: error: <message>``, on stderr, and the exit code is 2. Nothing is written before the
   input is known to be good.
 * Ctrl-C exits 130 after the command has saved what it can.
+* A warning is one line, ``nas <command>: warning: <message>``, printed once however often it is raised
+  (:func:`one_line_warnings`).
 * Flags are parsed here, in the CLI layer only: the library takes typed values (``LatencyMethod``,
   ``ProxySpec``, ``TrainConfig``, milliseconds as floats).
 * Subcommand modules import the library inside ``run`` so that ``nas --help`` does not load torch.
@@ -11,13 +13,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from typing import Any, Callable, NoReturn, Sequence
+import sys
+import warnings
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from nas.latency.units import latency_arg
 
 __all__ = ["BACKEND_NAMES", "CliError", "OneLineParser", "backend_arg", "join_values", "latency_arg",
-           "non_negative_float", "non_negative_int", "positive_float", "positive_int", "port"]
+           "non_negative_float", "non_negative_int", "one_line_warnings", "positive_float", "positive_int", "port"]
 
 #: The latency backends (``nas.latency.runtimes.BACKENDS``, named here so that parsing flags imports no torch).
 BACKEND_NAMES = ("eager", "onnxruntime", "openvino")
@@ -96,3 +101,26 @@ def join_values(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
             out.append(argv[i])
             i += 1
     return out
+
+
+@contextlib.contextmanager
+def one_line_warnings(prog: str) -> Iterator[None]:
+    """While active, every warning shown (Python's, the library's, a dependency's) is one line on stderr,
+    ``PROG: warning: MESSAGE``, without Python's file name and source line, and a message already shown is not
+    shown again (a search times many networks; Python's once-per-location registry is reset whenever a
+    ``warnings.catch_warnings`` block exits, so repeats would come back)."""
+    seen: set[str] = set()
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        text = f"{prog}: warning: {' '.join(str(message).split())}"
+        if text not in seen:
+            seen.add(text)
+            print(text, file=sys.stderr, flush=True)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
