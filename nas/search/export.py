@@ -25,7 +25,8 @@ from nas.arch.io import dump_arch, load_arch
 from nas.arch.spec import Arch
 from nas.files import atomic_write
 from nas.model.onnx import OnnxExportError, export_beside
-from nas.search.front import completed_trials, feasible_trials, is_feasible, latency_target, pareto_front
+from nas.search.front import (completed_trials, confirmations, feasible_trials, is_feasible, latency_target,
+                              pareto_front)
 from nas.search.reference import reference_record
 from nas.space.load import load_space
 
@@ -92,8 +93,8 @@ def _confirmation(attrs: Mapping[str, Any]) -> dict[str, Any]:
             else timings}
 
 
-def _say(study: optuna.Study, target: float, ok: bool, files: list[Path], folder: Path, noisy: int,
-         echo: Callable[[str], None]) -> None:
+def _say(study: optuna.Study, target: float, ok: bool, trials: list[FrozenTrial], files: list[Path], folder: Path,
+         noisy: int, echo: Callable[[str], None]) -> None:
     """The lines telling the user what was exported (and what was not)."""
     complete = completed_trials(study)
     if not complete:
@@ -104,6 +105,12 @@ def _say(study: optuna.Study, target: float, ok: bool, files: list[Path], folder
         fastest = min((t.user_attrs.get("latency_ms", float("inf")) for t in complete), default=float("nan"))
         echo(f"no trial met the {target:g} ms target (fastest: {fastest:.2f} ms); exported the {len(files)} "
              f"closest to {folder}/, marked feasible: false")
+    single = [t for t in trials if not isinstance(t.user_attrs.get("latency_confirmed"), Mapping)]
+    if ok and single and confirmations(study):
+        own = latency_target(study)
+        where = f" (the confirmation timed the front at the study's own {own:g} ms target)" if own != target else ""
+        echo(f"note: {len(single)} of the {len(files)} are judged on their single search timing, not confirmed{where}: "
+             "single timings on a front tend to read low (pareto.yaml: latency_confirmed)")
     if noisy:
         echo(f"{noisy} trial(s) measured noisy (other processes busy): not feasible on that number alone, listed "
              "under noisy_trials in pareto.yaml")
@@ -185,5 +192,5 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                "latency_method": settings.get("latency_method"), "latency_reference": reference_record(study),
                "objectives": list(study.metric_names or []), "networks": rows, "noisy_trials": noisy_trials(study)}
     atomic_write(out / "pareto.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))
-    _say(study, target, ok, files, folder, len(summary["noisy_trials"]), echo)
+    _say(study, target, ok, trials, files, folder, len(summary["noisy_trials"]), echo)
     return files, ok
