@@ -96,7 +96,7 @@ MALFORMED = [
     ("name: t", "name: [t", "invalid YAML"),
     ("stem: {filters: 16,", "stem: {filters: 0,", "stem.filters: must be ≥ 1 (got 0)"),
     ("expand_ratio: 3,", "expand_ratio: 3, se_ratio: 1.5,", "blocks[1].se_ratio: must be in [0, 1] (got 1.5)"),
-    ("head: {filters: 64}", "head: {filters: 64, dropout: 2}", "head.dropout: must be in [0, 1] (got 2)"),
+    ("head: {filters: 64}", "head: {filters: 64, dropout: 2}", "head.dropout: must be in [0, 1) (got 2)"),
     ("resolution: 224", "resolution: 16", "resolution: must be ≥ 32 (got 16)"),
 ]
 

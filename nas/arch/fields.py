@@ -91,12 +91,15 @@ def integer(owner: str, where: str, value: Any, minimum: int | None = None) -> i
     return int(value)
 
 
-def number(owner: str, where: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float | int:
-    """``value`` as a finite number in ``[lo, hi]`` (``(lo, hi]`` if ``lo_open``), normalised."""
+def number(owner: str, where: str, value: Any, lo: float, hi: float, lo_open: bool = False,
+           hi_open: bool = False) -> float | int:
+    """``value`` as a finite number in ``[lo, hi]`` (``(lo, …`` if ``lo_open``, ``…, hi)`` if ``hi_open``),
+    normalised."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         fail(owner, where, f"expected a number, got {value!r}")
-    if value < lo or value > hi or (lo_open and value == lo):
-        fail(owner, where, f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}] (got {value!r})")
+    if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
+        fail(owner, where, f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'} "
+                           f"(got {value!r})")
     return normalise_number(value)
 
 

@@ -28,7 +28,7 @@ ROUTES: list[tuple[str, str, Callable[[Arch], Any], str]] = [
     ("name: t", "name: t\nwidth_multiplier: 0", lambda a: a.replace(width_multiplier=0),
      "width_multiplier: must be in (0, 8] (got 0)"),
     ("name: t", "name: t\ndrop_path_rate: 1.5", lambda a: a.replace(drop_path_rate=1.5),
-     "drop_path_rate: must be in [0, 1] (got 1.5)"),
+     "drop_path_rate: must be in [0, 1) (got 1.5)"),
     ("name: t", "name: t\nin_channels: 0", lambda a: nas.build_model(a, in_channels=0),
      "in_channels: must be ≥ 1 (got 0)"),
     ("resolution: 224", "resolution: 0", lambda a: nas.build_model(a, resolution=0),
@@ -86,7 +86,8 @@ def test_overrides_name_the_arch() -> None:
 @pytest.mark.parametrize("make,message", [
     (lambda: StemArgs(kernel_size=2), "<StemArgs>: kernel_size: must be one of 1, 3, 5, 7 (got 2)"),
     (lambda: StemArgs(pool="avg"), "<StemArgs>: pool: must be one of none, max (got 'avg')"),
-    (lambda: HeadArgs(dropout=2), "<HeadArgs>: dropout: must be in [0, 1] (got 2)"),
+    (lambda: HeadArgs(dropout=2), "<HeadArgs>: dropout: must be in [0, 1) (got 2)"),
+    (lambda: HeadArgs(dropout=1.0), "<HeadArgs>: dropout: must be in [0, 1) (got 1.0)"),  # would zero every output
     (lambda: HeadArgs(hidden_filters=0), "<HeadArgs>: hidden_filters: must be ≥ 1 (got 0)"),
     (lambda: SEArgs(gate="relu"), "<SEArgs>: gate: must be one of sigmoid, hsigmoid (got 'relu')"),
     (lambda: BlockArgs("fused", 1, 3, 1, 1, 8, 8), "<BlockArgs>: block: must be one of ds, mbconv, shuffle, conv"),
