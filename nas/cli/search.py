@@ -50,13 +50,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--train-cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
                    help="trained networks a predictor:K proxy is fitted on (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU intra-op threads of every timing (default: 1; more than the idle cores warns; recorded)")
     p.add_argument("--objective", default="pareto", help="pareto (Pareto front under a hard latency constraint) or "
                                                          "mnasnet (MnasNet's soft reward ACC·(LAT/T)^-0.07)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="worker processes on this machine (needs --storage postgresql://…); the same command on "
                         "other machines joins the study")
-    p.add_argument("--top-k", type=positive_int, default=5, help="networks exported when there is no front")
+    p.add_argument("--top-k", type=positive_int, default=5,
+                   help="networks exported when there is no front (default: %(default)s)")
     p.add_argument("--confirm", type=non_negative_int, default=3, metavar="N",
                    help="after the search, time every network on the front N more times, round-robin, and judge "
                         "it on their median: a front picks the timings that came out low (0: keep the single "
@@ -137,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     if result.confirmation is not None and result.confirmation.line():
         print(result.confirmation.line())
     trained = _refine(args, config, result) if args.refine is not None and not result.interrupted else {}
+    if result.interrupted:  # exporting (ONNX included) and drawing take a while: say why nothing returns yet
+        print("interrupted: saving the front so far (pareto/, pareto.yaml, report) before exiting", flush=True)
     exported, _ = export_pareto(result.study, result.run_dir, config.latency_target_ms, top_k=config.top_k,
                                 trained=trained)
     for path in write_report(result.study, result.run_dir, config.latency_target_ms):
