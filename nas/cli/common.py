@@ -4,8 +4,8 @@
   line, ``nas <command>: error: <message>``, on stderr, and the exit code is 2. Nothing is written before the
   input is known to be good.
 * Ctrl-C exits 130 after the command has saved what it can.
-* A warning is one line, ``nas <command>: warning: <message>``, printed once however often it is raised
-  (:func:`one_line_warnings`).
+* A warning is one line, ``nas <command>: warning: <message>``, printed the first time it is raised from
+  each place (:func:`one_line_warnings`).
 * Flags are parsed here, in the CLI layer only: the library takes typed values (``LatencyMethod``,
   ``ProxySpec``, ``TrainConfig``, milliseconds as floats).
 * Subcommand modules import the library inside ``run`` so that ``nas --help`` does not load torch.
@@ -106,18 +106,20 @@ def join_values(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
 @contextlib.contextmanager
 def one_line_warnings(prog: str) -> Iterator[None]:
     """While active, every warning shown (Python's, the library's, a dependency's) is one line on stderr,
-    ``PROG: warning: MESSAGE``, without Python's file name and source line, and a message already shown is not
-    shown again (a search times many networks; Python's once-per-location registry is reset whenever a
-    ``warnings.catch_warnings`` block exits, so repeats would come back)."""
-    seen: set[str] = set()
+    ``PROG: warning: MESSAGE``, without Python's file name and source line, and only the first from each place
+    that raises it (category, file and line) is shown: a search times many networks, and the same warning with
+    this minute's numbers (cores busy elsewhere) would come back with every timing. Python's own once-per-place
+    registry is reset whenever a ``warnings.catch_warnings`` block exits, and it tells apart messages whose
+    numbers differ."""
+    seen: set[tuple[str, str, int]] = set()
     previous = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
-        text = f"{prog}: warning: {' '.join(str(message).split())}"
-        if text not in seen:
-            seen.add(text)
-            print(text, file=sys.stderr, flush=True)
+        place = (category.__name__, filename, lineno)
+        if place not in seen:
+            seen.add(place)
+            print(f"{prog}: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
     warnings.showwarning = show
     try:
