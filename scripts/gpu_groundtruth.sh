@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the converged ground truth of issue 14 on one GPU in about ten minutes: both small-image spaces
-# (tiny_32px:48, mobile_32px:24 by default), each arch with two seeds at the plateau budget E = 12 epochs,
-# plus 1- and 2-epoch trainings, the plateau test (5 nets at 1.5·E) and budget stability (10 nets at 2·E, both seeds).
+# (tiny_32px:48, mobile_32px:24 by default), each arch with --gt-seeds K seeds (default 2) at the plateau budget
+# E = 12 epochs, plus 1- and 2-epoch trainings, the plateau test (5 nets at 1.5·E) and budget stability (10 nets
+# at 2·E, all K seeds).
 # Every training lands in a training cache in the format nas.validation reads (one JSON line per training,
 # keyed by arch, data, recipe, epochs and seed); the results are written under $OUT.
 #

@@ -288,7 +288,7 @@ def _check_arch(a: Arch) -> None:
     _set(a, "activation", fields.choice(o, "activation", a.activation, ACTIVATIONS))
     _set(a, "width_multiplier", fields.number(o, "width_multiplier", a.width_multiplier, 0, 8, lo_open=True))
     _set(a, "depth_multiplier", fields.number(o, "depth_multiplier", a.depth_multiplier, 0, 8, lo_open=True))
-    _set(a, "drop_path_rate", fields.number(o, "drop_path_rate", a.drop_path_rate, 0, 1, hi_open=True))
+    _set(a, "drop_path_rate", fields.number(o, "drop_path_rate", a.drop_path_rate, 0, 1))
     _set(a, "bn_eps", fields.number(o, "bn_eps", a.bn_eps, 0, 1, lo_open=True))
     _set(a, "bn_momentum", fields.bn_momentum(o, a.bn_momentum))
     previous, previous_where = a.stem.filters, "stem.filters"

@@ -4,8 +4,8 @@
   line, ``nas <command>: error: <message>``, on stderr, and the exit code is 2. Nothing is written before the
   input is known to be good.
 * Ctrl-C exits 130 after the command has saved what it can.
-* A warning is one line, ``nas <command>: warning: <message>``, printed the first time it is raised from
-  each place (:func:`one_line_warnings`).
+* A warning is one line, ``nas <command>: warning: <message>``, printed once however often it comes back with
+  other numbers (:func:`one_line_warnings`).
 * Flags are parsed here, in the CLI layer only: the library takes typed values (``LatencyMethod``,
   ``ProxySpec``, ``TrainConfig``, milliseconds as floats).
 * Subcommand modules import the library inside ``run`` so that ``nas --help`` does not load torch.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import re
 import sys
 import warnings
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -106,20 +107,21 @@ def join_values(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
 @contextlib.contextmanager
 def one_line_warnings(prog: str) -> Iterator[None]:
     """While active, every warning shown (Python's, the library's, a dependency's) is one line on stderr,
-    ``PROG: warning: MESSAGE``, without Python's file name and source line, and only the first from each place
-    that raises it (category, file and line) is shown: a search times many networks, and the same warning with
-    this minute's numbers (cores busy elsewhere) would come back with every timing. Python's own once-per-place
-    registry is reset whenever a ``warnings.catch_warnings`` block exits, and it tells apart messages whose
-    numbers differ."""
-    seen: set[tuple[str, str, int]] = set()
+    ``PROG: warning: MESSAGE``, without Python's file name and source line, and a message is shown once per
+    place that raises it even when only its numbers change: a search times many networks, and the same warning
+    with this minute's numbers (cores busy elsewhere) would come back with every timing. (Python's own
+    once-per-place registry is reset whenever a ``warnings.catch_warnings`` block exits, and it tells apart
+    messages whose numbers differ.) Warnings of ``--workers`` processes are not shown this way."""
+    seen: set[tuple[str, str, int, str]] = set()
     previous = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
-        place = (category.__name__, filename, lineno)
-        if place not in seen:
-            seen.add(place)
-            print(f"{prog}: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+        text = " ".join(str(message).split())
+        key = (category.__name__, filename, lineno, re.sub(r"\d+(?:\.\d+)?", "#", text))
+        if key not in seen:
+            seen.add(key)
+            print(f"{prog}: warning: {text}", file=sys.stderr, flush=True)
 
     warnings.showwarning = show
     try:

@@ -78,7 +78,7 @@ class Summary:
     failed: int  # candidates that failed (each with its reason)
     fail_reasons: Counter = field(default_factory=Counter)
     noisy: int = 0
-    cut_off: int = 0  # trials interrupted or whose worker was killed: not the candidate's failure; redone
+    cut_off: int = 0  # FAIL without a reason (interrupted, killed, crashed): not counted, another trial runs
 
     @property
     def n_feasible(self) -> int:
@@ -136,7 +136,7 @@ def counts_line(s: Summary) -> str:
     if s.failed:
         parts.append(f"{s.failed} failed")
     if s.cut_off:
-        parts.append(f"{s.cut_off} cut off (interrupted or killed; redone)")
+        parts.append(f"{s.cut_off} cut off (interrupted, killed or crashed; not counted)")
     if s.noisy:
         parts.append(f"{s.noisy} timed noisy (not feasible)")
     if s.multi and s.front:

@@ -70,8 +70,8 @@ class Progress:
         post["noisy"] = sum(bool(t.user_attrs.get("noisy")) for t in trials)
         ref = reference_record(study, trials)
         if ref is not None and ref["level_factor"] is not None:
-            # what the stored latencies are multiplied by when read (beside / first), as in the final level: line
-            post["level"] = f"×{1 / ref['level_factor']:.2f}" + (" (off)" if ref["level_off"] else "")
+            # level_factor = first / beside, as in leaderboard.md, run.json and the final level: line
+            post["level"] = f"×{ref['level_factor']:.2f}" + (" (off)" if ref["level_off"] else "")
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(min(sum(counted(t) for t in trials), self.bar.total) - self.bar.n)
 

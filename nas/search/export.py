@@ -108,7 +108,8 @@ def _say(study: optuna.Study, target: float, ok: bool, trials: list[FrozenTrial]
     single = [t for t in trials if not isinstance(t.user_attrs.get("latency_confirmed"), Mapping)]
     if ok and single and confirmations(study):
         own = latency_target(study)
-        where = f" (the confirmation timed the front at the study's own {own:g} ms target)" if own != target else ""
+        where = (f" (the confirmation timed the front at the study's own {own:g} ms target)"
+                 if own is not None and own != target else "")
         echo(f"note: {len(single)} of the {len(files)} are judged on their single search timing, not confirmed{where}: "
              "single timings on a front tend to read low (pareto.yaml: latency_confirmed)")
     if noisy:

@@ -86,7 +86,7 @@ def is_feasible(trial: FrozenTrial, target_ms: float | None = None, ignore_noisy
     if target_ms is None:
         return all(v <= 0 for v in trial.constraints.values())
     latency = trial.user_attrs.get("latency_ms")
-    return isinstance(latency, (int, float)) and latency <= target_ms
+    return is_finite(latency) and latency <= target_ms
 
 
 def confirmations(study: optuna.Study) -> dict[str, dict[str, Any]]:
@@ -95,7 +95,7 @@ def confirmations(study: optuna.Study) -> dict[str, dict[str, Any]]:
     n = len(CONFIRMED_PREFIX)
     return {k[n:]: v for k, v in study.user_attrs.items()
             if k.startswith(CONFIRMED_PREFIX) and isinstance(v, dict) and v.get("complete", True)
-            and isinstance(v.get("latency_ms"), (int, float))}
+            and is_finite(v.get("latency_ms"))}
 
 
 def completed_trials(study: optuna.Study) -> list[FrozenTrial]:

@@ -48,8 +48,9 @@ def counted(t: FrozenTrial) -> bool:
 
 def rejected(t: FrozenTrial) -> bool:
     """A candidate that failed (FAIL with its ``fail_reason``: it did not build, ran out of memory, scored NaN).
-    A FAIL without a reason was cut off — interrupted (``interrupted`` set) or its worker killed — and its work
-    is redone: it is not a failure of the candidate."""
+    A FAIL without a reason was cut off — interrupted (``interrupted`` set), its worker killed (then retried with
+    the same parameters) or crashed — and is not counted: another trial runs in its place. It is not a failure
+    of the candidate."""
     return t.state == TrialState.FAIL and "fail_reason" in t.user_attrs
 
 

@@ -149,6 +149,7 @@ def level_warning(record: dict[str, Any] | None) -> str | None:
     if not record or not record.get("level_off"):
         return None
     return (f"the reference {record['name']} ran at a median {record['beside_ms']:.2f} ms beside "
-            f"{record['beside_trials']} candidates against its first {record['quiet_ms']:.2f} ms: the exported "
-            f"and reported latencies are re-levelled to it (×{1 / record['level_factor']:.2f}); the study's own "
-            "values (the dashboard's) keep the first scale")
+            f"{record['beside_trials']} candidates against its first {record['quiet_ms']:.2f} ms (level "
+            f"×{record['level_factor']:.2f}): the exported and reported latencies are re-levelled to it (the "
+            f"study's values ×{1 / record['level_factor']:.2f}); the study's own values (the dashboard's) keep the "
+            "first scale")

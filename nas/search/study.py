@@ -114,12 +114,13 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
 
 
 def _check_sqlite_file(database: str | None, shown: str) -> None:
-    """``ValueError`` (one line) unless SQLite can open or create ``database`` (a path, relative to the working
-    folder): its folder exists and is writable, and it is not itself a folder. Nothing is created."""
-    if not database or database == ":memory:":
+    """``ValueError`` (one line) unless SQLite can open or create ``database`` (a path as SQLAlchemy gives it to
+    SQLite: relative to the working folder, ``~`` not expanded): its folder exists and is writable, and it is not
+    itself a folder. Nothing is created. In-memory and ``file:`` URI names are left to SQLite."""
+    if not database or database == ":memory:" or database.startswith("file:"):
         return
-    path = Path(database).expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
+    path = Path(database)
+    folder = path.parent
     if path.is_dir():
         problem = f"{path} is a folder"
     elif not folder.is_dir():

@@ -28,7 +28,7 @@ ROUTES: list[tuple[str, str, Callable[[Arch], Any], str]] = [
     ("name: t", "name: t\nwidth_multiplier: 0", lambda a: a.replace(width_multiplier=0),
      "width_multiplier: must be in (0, 8] (got 0)"),
     ("name: t", "name: t\ndrop_path_rate: 1.5", lambda a: a.replace(drop_path_rate=1.5),
-     "drop_path_rate: must be in [0, 1) (got 1.5)"),
+     "drop_path_rate: must be in [0, 1] (got 1.5)"),
     ("name: t", "name: t\nin_channels: 0", lambda a: nas.build_model(a, in_channels=0),
      "in_channels: must be ≥ 1 (got 0)"),
     ("resolution: 224", "resolution: 0", lambda a: nas.build_model(a, resolution=0),

@@ -18,10 +18,12 @@ def test_a_warning_is_one_line_and_shown_once(capsys: pytest.CaptureFixture[str]
             for busy in (0.85, 0.86, 0.84):  # one place, this minute's numbers
                 warnings.warn(f"threads=4 oversubscribes\n   this machine: {busy} cores busy", RuntimeWarning,
                               stacklevel=1)
-            warnings.warn("another one", UserWarning, stacklevel=1)
+            for name in ("ref_a", "ref_b", "ref_a"):  # one place, other words: each shown once
+                warnings.warn(f"the reference {name} was timed under load", UserWarning, stacklevel=1)
     assert capsys.readouterr().err.splitlines() == [
         "nas search: warning: threads=4 oversubscribes this machine: 0.85 cores busy",
-        "nas search: warning: another one"]
+        "nas search: warning: the reference ref_a was timed under load",
+        "nas search: warning: the reference ref_b was timed under load"]
 
 
 def test_every_command_shows_warnings_that_way(monkeypatch: pytest.MonkeyPatch,

@@ -141,7 +141,7 @@ def test_an_interrupted_trial_is_cut_off_not_failed_and_redone(search_config, sp
     assert sum(map(counted, study.trials)) == 6 and len(study.get_trials(states=(TrialState.COMPLETE,))) >= 6
     summary = summarize(study, None)
     assert (summary.failed, summary.cut_off, sum(summary.fail_reasons.values())) == (0, 1, 0)
-    assert "1 cut off (interrupted or killed; redone)" in counts_line(summary) and "failed" not in counts_line(summary)
+    assert "1 cut off (interrupted, killed or crashed; not counted)" in counts_line(summary) and "failed" not in counts_line(summary)
     assert (run_summary(study)["failed"], run_summary(study)["cut_off"]) == (0, 1)
 
 
@@ -168,9 +168,8 @@ def test_no_feasible_trial_exports_closest_marked_infeasible(search_config, spac
 
 
 def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
-    """Paired: ``level=×f`` is the reference's median block beside the candidates over its stored latency (what
-    the study's latencies are multiplied by when read, as in the final ``level:`` line), judged off from 5 trials
-    on."""
+    """Paired: ``level=×f`` is the reference's stored latency over its median block beside the candidates (the
+    ``level_factor`` of leaderboard.md, run.json and the final ``level:`` line), judged off from 5 trials on."""
     import optuna
 
     from nas.search.driver import Progress
@@ -184,13 +183,13 @@ def test_the_progress_bar_shows_the_paired_level_so_far(tmp_path: Path) -> None:
     assert "level" not in bar.bar.postfix  # solo: no reference, nothing shown
     study.set_user_attr(ATTR, {"name": "ref", "resolution": 32, "quiet_ms": 10.0, "threads": 1})
     bar(study, study.trials[-1])
-    assert "level=×0.80" in bar.bar.postfix and "off" not in bar.bar.postfix  # one trial: not judged yet
+    assert "level=×1.25" in bar.bar.postfix and "off" not in bar.bar.postfix  # one trial: not judged yet
     for _ in range(4):
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 8.0}))
     bar(study, study.trials[-1])
-    assert "level=×0.80 (off)" in bar.bar.postfix
+    assert "level=×1.25 (off)" in bar.bar.postfix
     for _ in range(6):
         study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"reference_now_ms": 10.5}))
     bar(study, study.trials[-1])
-    assert "level=×1.05" in bar.bar.postfix and "off" not in bar.bar.postfix
+    assert "level=×0.95" in bar.bar.postfix and "off" not in bar.bar.postfix
     bar.close()

@@ -126,8 +126,9 @@ def test_the_level_check_says_when_the_reference_ran_off_its_stored_latency() ->
     assert off is not None and (off["beside_ms"], off["beside_trials"], off["level_off"]) == (25.3, 5, True)
     assert off["level_factor"] == round(33.7 / 25.3, 4)
     assert level_warning(off) == ("the reference ref ran at a median 25.30 ms beside 5 candidates against its "
-                                  "first 33.70 ms: the exported and reported latencies are re-levelled to it "
-                                  "(×0.75); the study's own values (the dashboard's) keep the first scale")
+                                  "first 33.70 ms (level ×1.33): the exported and reported latencies are "
+                                  "re-levelled to it (the study's values ×0.75); the study's own values (the "
+                                  "dashboard's) keep the first scale")
     none_yet = reference_record(_level_study(20.0, []))
     assert none_yet is not None and none_yet["beside_ms"] is None and none_yet["beside_trials"] == 0
     assert none_yet["level_off"] is False and level_warning(none_yet) is None and level_warning(None) is None

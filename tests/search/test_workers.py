@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.skipif(not URL, reason="NAS_TEST_POSTGRES_URL is not se
 
 
 @pytest.fixture(scope="module")
-def storage() -> optuna.storages.RDBStorage:
+def storage() -> Iterator[optuna.storages.RDBStorage]:
     """One storage (one connection pool) for the module, closed at its end. A storage URL passed to
     ``optuna.load_study`` makes a new engine per call whose pooled connections stay open until garbage
     collection: polled every 20 ms, that ran the server out of its 100 connections in CI ("too many clients")."""
@@ -36,7 +37,7 @@ def storage() -> optuna.storages.RDBStorage:
 
 
 @pytest.fixture()
-def study_name(storage: optuna.storages.RDBStorage) -> str:
+def study_name(storage: optuna.storages.RDBStorage) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     try:
