@@ -185,8 +185,8 @@ def test_a_paired_search_whose_reference_ran_off_its_level_says_so(
     assert expected.count(1.0) >= 1
     level = [line for line in out.splitlines() if line.startswith("level:")]
     assert level == [f"level:     the reference tiny_base ran at a median 10.00 ms beside {timed} candidates against "
-                     "its first 7.50 ms: the exported and reported latencies are re-levelled to it (×1.33); the "
-                     "study's own values (the dashboard's) keep the first scale"]
+                     "its first 7.50 ms (level ×0.75): the exported and reported latencies are re-levelled to it "
+                     "(the study's values ×1.33); the study's own values (the dashboard's) keep the first scale"]
     assert "no trial met the 15 ms target (fastest: 16.00 ms)" in out
     import yaml
 
