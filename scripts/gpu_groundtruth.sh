@@ -23,8 +23,8 @@
 #
 # Options: --device cuda|cuda:N|cpu, --workers P (default 8; 2 on the CPU), --lanes T (default 2; 1 on the CPU),
 # --minutes M (default 9: no training starts after it, running ones stop at their next epoch end),
-# --epochs E (12), --gt-seeds K (2: the truth is the mean of K training seeds; mobile_32px's nets end within half
-# a point of each other, so two seeds rank them alike only at τ 0.33 — about 6 are needed),
+# --epochs E (12), --gt-seeds K (2: the truth is the mean of K training seeds; mobile_32px's nets end within
+# 0.8 pt of each other, so two seeds rank them alike only at τ 0.63 — 4-seed means would agree at ≈ 0.77),
 # --spaces "SPACE:N[,short=S][,plateau=P][,budget=B] ..." (see nas validate-proxy --help),
 # --data SPEC (default fashion-mnist, or fashion-mnist:.data/fashion-mnist when the Debian copy is missing),
 # --cache FILE (runs/proxy-validation/train_cache.jsonl), --fresh, --no-graphs, --speed, --tiny, --out DIR.
