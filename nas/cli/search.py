@@ -113,8 +113,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         resolve_device(args.device)
         check_backend_here(args.backend, args.device)
         space = load_space(args.space)
-        own = Path(config.out).resolve() / (config.study_name or config.derived_study_name(space.name)) / "study.db"
-        if args.storage is not None and args.storage != f"sqlite:///{own}":  # the run's own file: made with its folder
+        if args.storage is not None and args.storage != config.run_storage(space.name):  # made with its folder
             check_storage(args.storage)
     except ValueError as exc:  # SpaceError, ArchError, DataError and friends are ValueErrors
         raise CliError(exc) from None

@@ -75,6 +75,15 @@ class SearchConfig:
         latency = self.latency.label + ("" if self.backend == "eager" else f"-{self.backend}")
         return f"{space_name}-{self.objective}-{self.latency_target_ms:g}ms-{proxy}-{latency}-{self.sampler}-seed{self.seed}"
 
+    def run_dir(self, space_name: str) -> Path:
+        """``<out>/<study name>``: the run folder (the study name given, or :meth:`derived_study_name`)."""
+        return Path(self.out) / (self.study_name or self.derived_study_name(space_name))
+
+    def run_storage(self, space_name: str) -> str:
+        """The run folder's own SQLite URL, ``sqlite:///<absolute run folder>/study.db``: the default storage,
+        whose folder the search creates."""
+        return f"sqlite:///{self.run_dir(space_name).resolve() / 'study.db'}"
+
 
 @dataclass
 class SearchResult:

@@ -105,8 +105,8 @@ class Worker:
                                    device=config.device, threads=config.threads, seed=config.seed,
                                    predictor=fitted_predictor(config, self.space), backend=config.backend)
         self.name = config.study_name or config.derived_study_name(self.space.name)
-        self.run_dir = Path(config.out) / self.name
-        self.storage_url = config.storage or f"sqlite:///{self.run_dir.resolve() / 'study.db'}"
+        self.run_dir = config.run_dir(self.space.name)
+        self.storage_url = config.storage or config.run_storage(self.space.name)
         if self.evaluator.table is not None:
             check_table_covers(self.evaluator.table, self.space, config.latency.table)
         evaluator = self.evaluator.describe()
@@ -122,7 +122,7 @@ class Worker:
         from optuna.artifacts import FileSystemArtifactStore
 
         config = self.config
-        if self.storage_url == f"sqlite:///{self.run_dir.resolve() / 'study.db'}":
+        if self.storage_url == config.run_storage(self.space.name):
             self.run_dir.mkdir(parents=True, exist_ok=True)  # the database lives in the run folder
         multi = config.objective == "pareto"
         storage = make_storage(self.storage_url)
