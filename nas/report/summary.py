@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 
 from nas.numbers import is_finite
 from nas.search.front import completed_trials, is_feasible, latency_target, pareto_front
-from nas.search.objective import rejected
+from nas.search.objective import cut_off, rejected
 
 __all__ = ["Point", "Summary", "format_latency", "format_value", "counts_line", "mega", "proxy_name", "read_listing",
            "summarize"]
@@ -113,7 +113,7 @@ def summarize(study: optuna.Study, target_ms: float | None) -> Summary:
             front.setdefault((p.latency_ms, p.proxy_value), p)
     noisy = sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study) if "duplicate_of" not in t.user_attrs)
     return Summary(study.study_name, multi, target, proxy_name(study), points, list(front.values()), len(failed),
-                   reasons, noisy, len(fails) - len(failed))
+                   reasons, noisy, sum(map(cut_off, fails)))
 
 
 def read_listing(run_dir: Path) -> dict[str, Any] | None:

@@ -79,13 +79,18 @@ def _level(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {"latency_level": round(float(attrs["latency_level"]), 4), "latency_study_ms": attrs.get("latency_study_ms")}
 
 
+def _confirmed(attrs: Mapping[str, Any]) -> bool:
+    """Whether a trial's latency was confirmed (:mod:`nas.search.confirm`), not its single search timing."""
+    return isinstance(attrs.get("latency_confirmed"), Mapping)
+
+
 def _confirmation(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """What a row says of the latency's confirmation (:mod:`nas.search.confirm`): the search's own timing and
     the confirming timings (re-levelled like the row's latency), or ``latency_confirmed: false`` when the number
     is the search's single timing."""
-    record = attrs.get("latency_confirmed")
-    if not isinstance(record, Mapping):
+    if not _confirmed(attrs):
         return {"latency_confirmed": False}
+    record = attrs["latency_confirmed"]
     scale = float(attrs.get("latency_level", 1.0))
     timings = record.get("timings_ms")
     return {"latency_confirmed": True, "latency_search_ms": attrs.get("latency_search_ms"),
@@ -105,7 +110,7 @@ def _say(study: optuna.Study, target: float, ok: bool, trials: list[FrozenTrial]
         fastest = min((t.user_attrs.get("latency_ms", float("inf")) for t in complete), default=float("nan"))
         echo(f"no trial met the {target:g} ms target (fastest: {fastest:.2f} ms); exported the {len(files)} "
              f"closest to {folder}/, marked feasible: false")
-    single = [t for t in trials if not isinstance(t.user_attrs.get("latency_confirmed"), Mapping)]
+    single = [t for t in trials if not _confirmed(t.user_attrs)]
     if ok and single and confirmations(study):
         own = latency_target(study)
         where = (f" (the confirmation timed the front at the study's own {own:g} ms target)"

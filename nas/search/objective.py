@@ -29,7 +29,7 @@ from nas.search.reference import level_scale, reference_record
 from nas.search.study import fail_dead_trials
 from nas.space.space import SearchSpace
 
-__all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "is_surplus", "mnasnet_reward", "rejected"]
+__all__ = ["MNASNET_W", "SCORE_ATTRS", "Objective", "counted", "cut_off", "is_surplus", "mnasnet_reward", "rejected"]
 
 #: The user attributes a duplicate copies from the trial that owns its architecture.
 SCORE_ATTRS = ("latency_ms", "latency_iqr_ms", "latency_method", "device", "threads", "params", "macs", "proxy",
@@ -52,6 +52,12 @@ def rejected(t: FrozenTrial) -> bool:
     the same parameters) or crashed — and is not counted: another trial runs in its place. It is not a failure
     of the candidate."""
     return t.state == TrialState.FAIL and "fail_reason" in t.user_attrs
+
+
+def cut_off(t: FrozenTrial) -> bool:
+    """A trial cut off before it finished: FAIL without a ``fail_reason`` (interrupted, its worker killed or
+    crashed). Not counted and not a failure of the candidate (:func:`rejected`): another trial runs instead."""
+    return t.state == TrialState.FAIL and not rejected(t)
 
 
 def is_surplus(study: optuna.Study, number: int, target: int) -> bool:

@@ -45,7 +45,7 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     reference of paired timing (:func:`nas.search.reference.reference_record`; ``None`` when solo)."""
     from nas.machine import loadavg
     from nas.search.front import completed_trials, confirmations
-    from nas.search.objective import counted, rejected
+    from nas.search.objective import counted, cut_off, rejected
     from nas.search.reference import reference_record
 
     trials = study.get_trials(deepcopy=False)
@@ -56,7 +56,7 @@ def run_summary(study: optuna.Study) -> dict[str, Any]:
     others = [t.user_attrs["others_cpu"] for t in trials if isinstance(t.user_attrs.get("others_cpu"), (int, float))]
     return {"trials": len(trials), "counted": sum(map(counted, trials)),
             "failed": sum(map(rejected, trials)),
-            "cut_off": sum(t.state.name == "FAIL" and not rejected(t) for t in trials),
+            "cut_off": sum(map(cut_off, trials)),
             "noisy": sum(bool(t.user_attrs.get("noisy")) for t in completed_trials(study)
                          if "duplicate_of" not in t.user_attrs),
             "noisy_in_search": len(noisy_search),
