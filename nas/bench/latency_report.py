@@ -5,6 +5,7 @@ Every number comes from a :class:`~nas.bench.latency.LatencyBenchResult`; nothin
 """
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from nas.bench.latency import LatencyBenchConfig, LatencyBenchResult
@@ -99,21 +100,39 @@ def _cv_line(rows: list[dict[str, Any]], mode: str) -> str:
             f"{worst[mode]['cv_pct']:.2f} % — {verdict_le(worst[mode]['cv_pct'], CV_GOAL_PCT, ' points')}.")
 
 
-def _part_a(rows: list[dict[str, Any]], config: LatencyBenchConfig) -> list[str]:
+def _beside_ms(rows: list[dict[str, Any]]) -> float | None:
+    """The reference's median block beside the nets over every paired run of part (a) (``None``: not recorded)."""
+    now = [x for r in rows if r.get("paired") for x in r["paired"].get("reference_now_ms") or []]
+    return float(statistics.median(now)) if now else None
+
+
+def _part_a(rows: list[dict[str, Any]], config: LatencyBenchConfig, ref: dict[str, Any] | None) -> list[str]:
+    beside = _beside_ms(rows) if ref else None
+    scale = beside / ref["quiet_ms"] if beside and ref else None  # as a search re-levels its study
+
     def cells(s: dict[str, Any] | None) -> list[str]:
         if not s:
             return ["—", "—", "—"]
         return [f"{s['mean_ms']:.2f}", f"{s['cv_pct']:.2f}", f"{s['noisy']}/{len(s['medians_ms'])}"]
 
+    head = ["net", "solo mean (ms)", "solo CV (%)", "solo noisy", "paired mean (ms)", "paired CV (%)", "paired noisy"]
+    body = [[r["net"], *cells(r["solo"]), *cells(r.get("paired"))] for r in rows]
+    level: list[str] = []
+    if scale is not None:
+        head.append("paired re-levelled (ms)")
+        body = [row + ([f"{r['paired']['mean_ms'] * scale:.2f}"] if r.get("paired") else ["—"])
+                for row, r in zip(body, rows)]
+        level = ["", f"The reference ran at a median {beside:.2f} ms beside the nets against the "
+                     f"{ref['quiet_ms']:.2f} ms measured first (level ×{ref['quiet_ms'] / beside:.2f}, first / "
+                     f"beside). *Paired re-levelled* = paired mean × {scale:.3f}: the ratio times the reference's "
+                     "median beside the nets, as a search re-levels its study (README, \"Paired timing\"); the CVs do "
+                     "not depend on the scale."]
     return ["", "### (a) Repeatability", "",
             f"{config.runs} independent `measure_latency` runs per zoo net (224 px, batch 1; {_settings(config)}); "
             f"CV = sample std / mean of the {config.runs} medians. *Paired*: each run alternates the net with the "
             "reference in ~25-ms blocks and reports the median ratio × the reference's quiet latency; solo and "
-            "paired runs alternate.", "",
-            table(["net", "solo mean (ms)", "solo CV (%)", "solo noisy", "paired mean (ms)", "paired CV (%)",
-                   "paired noisy"], [[r["net"], *cells(r["solo"]), *cells(r.get("paired"))] for r in rows],
-                  "lrrrrrr"),
-            "", " ".join(x for x in (_cv_line(rows, "solo"), _cv_line(rows, "paired")) if x)]
+            "paired runs alternate.", "", table(head, body, "l" + "r" * (len(head) - 1)),
+            "", " ".join(x for x in (_cv_line(rows, "solo"), _cv_line(rows, "paired")) if x), *level]
 
 
 def _part_b_table(config: LatencyBenchConfig, results: list[dict[str, Any]]) -> list[str]:
@@ -294,7 +313,7 @@ def latency_report(result: LatencyBenchResult, command: str) -> str:
     if results.get("reference"):
         lines += _reference(results["reference"])
     if "a" in results:
-        lines += _part_a(results["a"], result.config)
+        lines += _part_a(results["a"], result.config, results.get("reference"))
     if "b" in results:
         lines += _part_b_table(result.config, results["b"])
         lines += [""] + [_part_b_space(r) for r in results["b"]]

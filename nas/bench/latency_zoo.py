@@ -41,7 +41,8 @@ def _summary(results: Sequence[LatencyResult]) -> dict[str, Any]:
     medians = np.asarray([r.median_ms for r in results])
     cv = float(medians.std(ddof=1) / medians.mean() * 100) if len(medians) > 1 else float("nan")
     return {"medians_ms": medians.tolist(), "mean_ms": float(medians.mean()), "cv_pct": cv,
-            "noisy": sum(r.noisy for r in results), "others_cpu": _mean_others(results)}
+            "noisy": sum(r.noisy for r in results), "others_cpu": _mean_others(results),
+            "reference_now_ms": [r.reference_now_ms for r in results if r.reference_now_ms is not None]}
 
 
 def _mean_others(results: Sequence[LatencyResult]) -> float | None:

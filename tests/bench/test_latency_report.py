@@ -16,9 +16,9 @@ def _stats(within: float, tau: float) -> dict[str, float]:
     return {"within10_pct": within, "mean_abs_pct": 3.21, "max_abs_pct": 12.5, "bias_pct": -0.4, "kendall_tau": tau}
 
 
-def _summary(medians: list[float], cv: float, noisy: int = 0) -> dict[str, Any]:
+def _summary(medians: list[float], cv: float, noisy: int = 0, beside: list[float] | None = None) -> dict[str, Any]:
     return {"medians_ms": medians, "mean_ms": sum(medians) / len(medians), "cv_pct": cv, "noisy": noisy,
-            "others_cpu": 0.1}
+            "others_cpu": 0.1, "reference_now_ms": beside or []}
 
 
 def _pair(quiet: float, busy: float, noisy: bool, verdict: str) -> dict[str, Any]:
@@ -42,8 +42,8 @@ def _results() -> dict[str, Any]:
             "reference": {"name": "mnasnet_b1", "resolution": 224, "quiet_ms": 20.0, "threads": 1, "noisy": False,
                           "others_cpu": 0.02},
             "a": [{"net": "n1", "solo": _summary([1.0, 1.1, 1.2, 1.0, 1.05], 7.5, 1),
-                   "paired": _summary([1.0, 1.0, 1.01, 1.0, 1.0], 0.4)},
-                  {"net": "n2", "solo": _summary([2.0] * 5, 0.2), "paired": _summary([2.0] * 5, 0.1)}],
+                   "paired": _summary([1.0, 1.0, 1.01, 1.0, 1.0], 0.4, beside=[15.0, 16.0])},
+                  {"net": "n2", "solo": _summary([2.0] * 5, 0.2), "paired": _summary([2.0] * 5, 0.1, beside=[17.0])}],
             "b": [b],
             "c": [{"space": "mnasnet", "file": "mnasnet", "resolution": 224, "entries": 120, "cal_nets": 11,
                    "test_nets": 3, "passes": 3, "timings": 400, "seconds": 125.0, "reused": False,
@@ -74,7 +74,9 @@ def test_report_of_every_part() -> None:
     for heading in ("### (a) Repeatability", "### (b) LUT accuracy", "### (c) LUT build",
                     "### (d) Zoo nets at 224 px, batch 1", "### (e) One core busy"):
         assert f"\n{heading}\n" in text
-    assert "| n1 | 1.07 | 7.50 | 1/5 | 1.00 | 0.40 | 0/5 |" in text
+    assert "| n1 | 1.07 | 7.50 | 1/5 | 1.00 | 0.40 | 0/5 | 0.80 |" in text  # × median beside 16 / quiet 20
+    assert "| n2 | 2.00 | 0.20 | 0/5 | 2.00 | 0.10 | 0/5 | 1.60 |" in text
+    assert "median 16.00 ms beside the nets against the 20.00 ms measured first (level ×1.25, first / beside)" in text
     assert "solo: 1/2 nets within CV ≤ 3 %; worst n1 at 7.50 % — goal missed by 4.50 points." in text
     assert "paired: 2/2 nets within CV ≤ 3 %; worst n1 at 0.40 % — goal met." in text
     assert "| mnasnet | 224 | calibrated | 3 | 86.7 | 3.21 | 12.50 | -0.40 | 0.950 |" in text
