@@ -2,7 +2,7 @@
 
 :func:`measure_latency` is the one entry point. It
 
-* keeps the process's freed memory (:mod:`nas.latency.allocator`: with glibc's defaults each call re-faults
+* keeps the process's freed memory (:mod:`nas.allocator`: with glibc's defaults each call re-faults
   its activations, ×1.3–1.8 and depending on what ran before);
 * puts the model in ``eval()`` (each submodule's previous mode restored afterwards) and runs under
   :func:`torch.inference_mode`, with a fixed intra-op thread count — 1 unless the caller names another
@@ -37,9 +37,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from nas.allocator import keep_freed_memory
 from nas.arch.spec import Arch
 from nas.device import DeviceInfo, resolve_device
-from nas.latency.allocator import keep_freed_memory
 from nas.latency.clock import Runner, calls_per_block, paired_blocks, solo_blocks
 from nas.latency.noise import (DEFAULT_THREADS, NoisePolicy, OversubscribedThreadsWarning, attempt_record,
                                check_threads)
@@ -81,7 +81,7 @@ class LatencyResult:
     reference_now_ms: float | None = None  # paired: its median block in this window (how slow the machine was)
     backend: str = "eager"  # "eager" (PyTorch), "onnxruntime" or "openvino"
     runtime: dict[str, Any] = dataclasses.field(default_factory=dict)  # the runtime's settings (not eager)
-    allocator: str = ""  # the process's allocator setting (nas.latency.allocator; "": not recorded)
+    allocator: str = ""  # the process's allocator setting (nas.allocator; "": not recorded)
 
     @property
     def cv(self) -> float:
@@ -187,7 +187,7 @@ def measure_latency(
     in_channels = _positive_int("in_channels", _infer_in_channels(model) if in_channels is None else in_channels)
     _check_backend(backend, batch_size, channels_last)
     work, x = _placed(model, dev, (batch_size, in_channels, resolution, resolution), bool(channels_last))
-    allocator = keep_freed_memory()  # else each call may fault its activations in again (nas.latency.allocator)
+    allocator = keep_freed_memory()  # else each call may fault its activations in again (nas.allocator)
     pair = _reference_runner(reference, dev, batch_size, n_threads, bool(channels_last), backend, exporter)
     with _measuring(model, dev, n_threads, [work] + ([pair[1]] if pair else [])):
         cand, runtime = _backend_runner(backend, exporter, work, x, dev, n_threads)

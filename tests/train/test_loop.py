@@ -102,3 +102,12 @@ def test_channels_last_run_resumes_bit_for_bit(data, tmp_path):
     result = train(resumed, data, quick(channels_last=True), checkpoint=ck, progress=False)
     assert_same_weights(straight, resumed)
     assert result.test_top1 == expected.test_top1 and result.train_loss == expected.train_loss
+
+
+def test_training_keeps_freed_memory(data, monkeypatch: pytest.MonkeyPatch):
+    import nas.train.loop as loop
+
+    calls = []
+    monkeypatch.setattr(loop, "keep_freed_memory", lambda: calls.append(1) or "recorded")
+    train(tiny_cnn(), data, quick(epochs=1), progress=False)
+    assert calls == [1]  # set before the first step (nas.allocator: glibc re-faults every step's activations)

@@ -1,4 +1,4 @@
-"""nas.latency.allocator: with freed memory kept, a forward pass stops faulting its activations in on every call.
+"""nas.allocator: with freed memory kept, a forward pass stops faulting its activations in on every call.
 
 Counted in fresh processes (minor page faults, ``getrusage``), not timed: the default glibc allocator re-faults
 thousands of pages per call of mnasnet_b1 at 224 px; after ``keep_freed_memory`` none."""
@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from nas.latency.allocator import keep_freed_memory
+from nas.allocator import keep_freed_memory
 
 _PROBE = r"""
 import json, resource, sys, torch
-from nas.latency.allocator import keep_freed_memory
+from nas.allocator import keep_freed_memory
 recorded = keep_freed_memory() if sys.argv[1] == "keep" else ""
 from nas.model.builder import build_model
 torch.set_num_threads(1)
