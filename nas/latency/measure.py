@@ -2,22 +2,18 @@
 
 :func:`measure_latency` is the one entry point. It
 
-* keeps the process's freed memory (:mod:`nas.allocator`: with glibc's defaults each call re-faults
-  its activations, ×1.3–1.8 and depending on what ran before);
+* keeps the process's freed memory (:mod:`nas.allocator`; glibc's defaults re-fault activations every call);
 * puts the model in ``eval()`` (each submodule's previous mode restored afterwards) and runs under
-  :func:`torch.inference_mode`, with a fixed intra-op thread count — 1 unless the caller names another
-  (:data:`~nas.latency.noise.DEFAULT_THREADS`); an explicit count that exceeds the idle cores while measuring
-  warns once (:class:`~nas.latency.noise.OversubscribedThreadsWarning`);
-* runs warm-up calls (and enables ``cudnn.benchmark`` on CUDA), then ``repeats`` independent repeats of
-  ``min_run_time`` seconds each, in blocks of about 25 ms (:mod:`nas.latency.clock`);
+  :func:`torch.inference_mode` with a fixed intra-op thread count — 1 unless the caller names another
+  (:data:`~nas.latency.noise.DEFAULT_THREADS`; one exceeding the idle cores warns once);
+* runs warm-up calls (``cudnn.benchmark`` on CUDA), then ``repeats`` × ``min_run_time`` s in ~25-ms blocks;
 * *solo* (default) times the model alone; *paired* (``reference=``) alternates it block by block with a fixed
   reference network and reports ``ratio × the reference's quiet latency`` (:mod:`nas.latency.paired`);
 * watches the CPU time other processes use during every attempt (:class:`nas.machine.OtherCpuLoad`) and judges
   the attempt (:class:`~nas.latency.noise.NoisePolicy`): noisy attempts are retried after a pause, at most
   ``noise.retries`` times; every attempt's numbers are kept in :attr:`LatencyResult.attempts`, and the result
   is the first clean attempt or, failing that, the least noisy one with ``noisy=True``;
-* records where and how the number was obtained (device, torch, threads, shape, memory format, load, UTC date)
-  in a serialisable :class:`LatencyResult`.
+* records how the number was obtained (device, torch, threads, shape, load, date) in a :class:`LatencyResult`.
 
 Several independent measurements: :func:`repeatability`. A reference for paired timing: :func:`measure_reference`.
 """
