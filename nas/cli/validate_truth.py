@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from nas.cli.common import CliError, non_negative_int, positive_int
@@ -142,6 +144,7 @@ def run_truth(args: argparse.Namespace, make_validator: Any, command: str) -> in
     ``command`` is quoted by the report."""
     from nas.bench.common import append_markdown
     from nas.validation.truth_analysis import analyse_truth
+    from nas.validation.truth_plot import write_truth_figures
     from nas.validation.truth_report import truth_markdown
 
     plan = truth_plan(args)
@@ -157,12 +160,18 @@ def run_truth(args: argparse.Namespace, make_validator: Any, command: str) -> in
     for v, sp in zip(validators, plan.spaces):
         v.score_proxies(v.archs(sp.n))
     analysis = analyse_truth(validators, plan, n_boot=args.bootstrap, ks=ks, repeats=args.predictor_repeats)
-    text = truth_markdown(analysis, command=command)
+    images = [] if args.no_write else write_truth_figures(analysis, args.img_dir)
+    text = truth_markdown(analysis, command=command, images=[_relative(p, args.docs.parent) for p in images])
     print(text)
     if not args.no_write:
         append_markdown(text, args.docs)
-        print(f"appended the report to {args.docs}", file=sys.stderr)
+        print(f"appended the report to {args.docs}; pictures: {', '.join(map(str, images))}", file=sys.stderr)
     return 0
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` as a link from a Markdown file in ``start`` (POSIX separators)."""
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 
 
 def training_setup(args: argparse.Namespace, config: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ zero-cost proxy, #params, #MACs, short trainings and the few-shot predictor (:cl
 
 Modules: setup (Setup), cache (JSONL caches and keys), sampling, claims, proxy_scores, progress,
 validator (Validator), lanes, pilot, stats, proxy_table, recommend, analysis, report; truth, truth_checks,
-signals, predictor, predictor_proxy, truth_analysis, truth_rule, truth_report. Importing it does not
+signals, predictor, predictor_proxy, truth_analysis, truth_rule, truth_report, truth_plot (one picture per space). Importing it does not
 import torch.
 """
 from __future__ import annotations
@@ -58,6 +58,7 @@ from nas.validation.predictor import FewShotPredictor, cross_fit
 from nas.validation.predictor_proxy import PredictorError, PredictorProxy, PredictorSpec
 from nas.validation.truth import SpacePlan, TruthPlan, truth_jobs, truth_status
 from nas.validation.truth_analysis import analyse_truth
+from nas.validation.truth_plot import write_truth_figures
 from nas.validation.truth_report import truth_markdown
 from nas.validation.validator import DeadlineReached, Job, Validator
 
@@ -67,5 +68,5 @@ __all__ = [
     "Validator", "analyse", "analyse_truth", "bootstrap_corr", "cross_fit", "ground_truth", "gt_seeds", "kendall_tau",
     "load_pilot", "mean_rank", "paired_tau_diff", "recommend", "report_markdown", "run_lanes", "run_pilot",
     "sample_archs", "save_pilot", "selection_cv", "train_key", "truth_jobs", "truth_markdown", "truth_status",
-    "write_scatter",
+    "write_scatter", "write_truth_figures",
 ]

@@ -5,7 +5,7 @@ test-on-the-other table; and the default with its rule. Every number comes from
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from nas.markdown import table
 from nas.validation.proxy_scores import BASELINES
@@ -29,8 +29,9 @@ def _partial(a: Mapping[str, Any]) -> bool:
     return any(c["ok"] + c["failed"] < c["planned"] for s in a["spaces"] for c in s["status"].values())
 
 
-def truth_markdown(a: Mapping[str, Any], *, command: str | None = None) -> str:
-    """The report as Markdown."""
+def truth_markdown(a: Mapping[str, Any], *, command: str | None = None, images: Sequence[str] = ()) -> str:
+    """The report as Markdown; ``images`` (links relative to the Markdown file, one per space in order, from
+    :func:`nas.validation.truth_plot.write_truth_figures`) are shown under each space's heading."""
     plan = a["plan"]
     partial = _partial(a)
     L = [f"## Converged ground truth and proxy validation across spaces ({_ep(plan.epochs)}, "
@@ -39,8 +40,11 @@ def truth_markdown(a: Mapping[str, Any], *, command: str | None = None) -> str:
         L += ["**Partial result**: not every planned training is in the cache yet (counts below); rerun the same "
               "command once they are.", ""]
     L += _header(a, command) + [""]
-    for s in a["spaces"]:
-        L += _space_section(a, s) + [""]
+    for i, s in enumerate(a["spaces"]):
+        section = _space_section(a, s)
+        if i < len(images):
+            section[1:1] = ["", f"![{s['space']}: signals, noise ceiling, budget stability, plateau]({images[i]})"]
+        L += section + [""]
     L += _cross_section(a) + [""] + _default_section(a) + [""]
     return "\n".join(L)
 

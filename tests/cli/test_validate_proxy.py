@@ -78,7 +78,7 @@ def _truth_args(tmp_path: Path, *extra: str) -> list[str]:
             "--plateau-archs", "1", "--budget-archs", "2", "--epochs", "2", "--data", "synthetic", "--train-size", "64",
             "--test-size", "32", "--batch-size", "32", "--proxies", "synflow", "--proxy-batch", "16", "--bootstrap", "50",
             "--predictor-k", "3", "--predictor-repeats", "2", "--threads", "1", "--no-progress",
-            "--docs", str(tmp_path / "docs" / "b.md"), *extra]
+            "--docs", str(tmp_path / "docs" / "b.md"), "--img-dir", str(tmp_path / "docs" / "img"), *extra]
 
 
 def test_truth_train_status_report_and_merge(tmp_path: Path, count_train: list[int],
@@ -98,7 +98,11 @@ def test_truth_train_status_report_and_merge(tmp_path: Path, count_train: list[i
     captured = capsys.readouterr()
     assert "merged 33 training(s)" in captured.err
     assert "## Converged ground truth" in captured.out and "| predictor:3 |" in captured.out
-    assert "Default search proxy by this evidence" in (tmp_path / "docs" / "b.md").read_text()
+    doc = (tmp_path / "docs" / "b.md").read_text()
+    assert "Default search proxy by this evidence" in doc
+    for stem in ("tiny", "other"):  # one picture per space, linked under its heading relative to the report
+        assert (tmp_path / "docs" / "img" / f"truth_{stem}.png").stat().st_size > 10_000
+        assert f"plateau](img/truth_{stem}.png)" in doc
 
 
 @pytest.mark.parametrize("spaces,needle", [(["tiny_32px"], "expected SPACE:N"), (["tiny_32px:4,deep=3"], "options are"),

@@ -30,3 +30,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("truth")
     validators, plan = train_two_spaces(folder)
     return folder, validators, plan
+
+
+@pytest.fixture(scope="session")
+def analysis(trained):
+    """:func:`nas.validation.truth_analysis.analyse_truth` of :func:`trained` (100 bootstrap resamples)."""
+    from nas.validation.truth_analysis import analyse_truth
+
+    _, validators, plan = trained
+    return analyse_truth(validators, plan, n_boot=100, ks=(3,), repeats=2)

@@ -9,15 +9,8 @@ import pytest
 
 from nas.validation.signals import signal_row, top_k_hits
 from nas.validation.stats import kendall_tau
-from nas.validation.truth_analysis import analyse_truth
 from nas.validation.truth_report import truth_markdown
 from nas.validation.truth_rule import choose_default, passes
-
-
-@pytest.fixture(scope="module")
-def analysis(trained):
-    folder, validators, plan = trained
-    return analyse_truth(validators, plan, n_boot=100, ks=(3,), repeats=2)
 
 
 def test_every_signal_is_scored_against_the_truth(analysis, trained) -> None:
