@@ -88,7 +88,8 @@ def _add_output_arguments(p: argparse.ArgumentParser) -> None:
                    help="training cache (JSONL); proxy_cache.jsonl and ckpt/ live beside it "
                         f"(default: {DEFAULT_CACHE})")
     p.add_argument("--docs", type=Path, default=Path("docs/benchmarks.md"), help="report is appended here")
-    p.add_argument("--img-dir", type=Path, default=Path("docs/img"), help="pictures go here: proxy_<name>.png, and truth_<space>.png for --only truth-report (default: docs/img)")
+    p.add_argument("--img-dir", type=Path, default=Path("docs/img"),
+                   help="pictures go here: proxy_<name>.png; truth_<space>.png for --only truth-report (default: docs/img)")
     p.add_argument("--no-write", action="store_true", help="print the report only")
     p.add_argument("--only", choices=("pilot", "speed") + PARTS + ("report",) + TRUTH_PARTS, default=None,
                    help="run one part (report: from the caches only, nothing is trained; speed: time the trainer; "

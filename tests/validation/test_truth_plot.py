@@ -18,7 +18,8 @@ def test_one_png_per_space_named_by_the_space_file(analysis, tmp_path: Path) -> 
     paths = write_truth_figures(analysis, tmp_path / "img")
     assert [p.name for p in paths] == ["truth_tiny.png", "truth_other.png"]
     assert all(_png_size(p) == (1650, 1350) for p in paths)
-    assert sorted(x.name for x in (tmp_path / "img").iterdir()) == ["truth_other.png", "truth_tiny.png"]  # no temp files
+    # and no temporary files left beside them
+    assert sorted(x.name for x in (tmp_path / "img").iterdir()) == ["truth_other.png", "truth_tiny.png"]
 
 
 def _texts(ax) -> list[str]:
