@@ -41,9 +41,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The config, the data and the built, checked model of ``args``; CliError for any bad input."""
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
+    """The config, the data, the built, checked model of ``args`` and its arch key; CliError for any bad
+    input."""
     from nas.arch.io import load_arch
+    from nas.arch.key import arch_key
     from nas.data import DataError, load_dataset
     from nas.device import resolve_device
     from nas.model.builder import build_model
@@ -62,18 +64,19 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise CliError(f"cannot build {args.arch}: {exc}") from None
     except (DataError, OSError, ValueError) as exc:  # nas.arch.ArchError is a ValueError
         raise CliError(exc) from None
-    return config, data, model
+    return config, data, model, arch_key(arch)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train ``args.arch``; write the checkpoint and ``result.json`` under ``--out``."""
     from nas.train import CheckpointError, train
 
-    config, data, model = _prepare(args)
+    config, data, model, key = _prepare(args)
     name = Path(args.arch).stem  # the file's stem, or the zoo name
     out = args.out if args.out is not None else Path("runs") / "train" / name
     try:  # KeyboardInterrupt: train() has saved the checkpoint; nas.cli.main reports it
-        result = train(model, data, config, checkpoint=out / "checkpoint.pt", progress=not args.no_progress)
+        result = train(model, data, config, checkpoint=out / "checkpoint.pt", progress=not args.no_progress,
+                       identity={"arch_key": key})
     except CheckpointError as exc:
         raise CliError(exc) from None
     except FloatingPointError as exc:

@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.arch.key import arch_key
 from nas.search.evaluate import Evaluator
 from nas.search.export import trial_arch
 from nas.search.front import CONSTRAINTS_ATTR, feasible_trials, pareto_layers
@@ -139,7 +140,8 @@ def _train_one(study: optuna.Study, refined: optuna.Study, trial: FrozenTrial, s
     arch = evaluator.adapt(trial_arch(study, trial))
     config = TrainConfig(seed=evaluator.seed, device=evaluator.device, **options)
     checkpoint = run_dir / "refine" / f"{trial.number:04d}-{label.replace(':', '-').replace(',', '-')}.pt"
-    result = train(evaluator.build(arch), splits, config, checkpoint=checkpoint, progress=False)
+    result = train(evaluator.build(arch), splits, config, checkpoint=checkpoint, progress=False,
+                   identity={"arch_key": arch_key(arch)})
     latency = trial.user_attrs["latency_ms"]
     refined.add_trial(optuna.trial.create_trial(
         state=TrialState.COMPLETE, values=[result.test_top1, latency], params=trial.params,

@@ -3,7 +3,11 @@ in the run (:class:`RunState`), written atomically, read back only under the sam
 
 A checkpoint is a ``torch.save`` dict with the keys ``format`` (:data:`CHECKPOINT_FORMAT`), ``config`` (the
 :meth:`~nas.train.config.TrainConfig.trajectory` it was made with), ``train_size``, ``state``, ``model``,
-``optimizer``, ``scheduler`` and ``rng``. Every problem with one is a one-line :class:`CheckpointError`.
+``optimizer``, ``scheduler`` and ``rng``, and ``identity``: what was trained on what (the dataset's name and
+resolution, and what the caller adds, e.g. the arch key) — a network whose tensors happen to have the same
+shapes (another activation, a skip turned off) or other data must not resume another's weights. Checkpoints
+written before ``identity`` existed resume unchecked. Every problem with one is a one-line
+:class:`CheckpointError`.
 """
 from __future__ import annotations
 
@@ -58,9 +62,10 @@ def restore_rng(state: dict[str, torch.Tensor], device: torch.device) -> None:
 
 def checkpoint_payload(config: TrainConfig, train_size: int, state: RunState, model: nn.Module,
                        optimizer: torch.optim.Optimizer, scheduler: Any, rng: dict[str, torch.Tensor],
-                       ) -> dict[str, Any]:
+                       identity: dict[str, Any] | None = None) -> dict[str, Any]:
     """The dict a checkpoint file holds (see the module docstring)."""
     return {
+        "identity": dict(identity or {}),
         "format": CHECKPOINT_FORMAT,
         "config": config.trajectory(),
         "train_size": train_size,
@@ -77,9 +82,11 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
-def read_checkpoint(path: Path, config: TrainConfig, train_size: int) -> dict[str, Any]:
+def read_checkpoint(path: Path, config: TrainConfig, train_size: int,
+                    identity: dict[str, Any] | None = None) -> dict[str, Any]:
     """Load the checkpoint at ``path`` (onto the CPU) and check it was made with the same trajectory
-    settings and training-set size; CheckpointError (one line, naming every difference) otherwise."""
+    settings, training-set size and ``identity`` (every key both have; a checkpoint without one is not
+    checked); CheckpointError (one line, naming every difference) otherwise."""
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unreadable for any reason
@@ -93,6 +100,9 @@ def read_checkpoint(path: Path, config: TrainConfig, train_size: int) -> dict[st
             if theirs.get(k, defaults.get(k)) != mine.get(k, defaults.get(k))]
     if ck.get("train_size") != train_size:
         diff.append(f"train_size={ck.get('train_size')!r} (now {train_size})")
+    theirs_id = ck.get("identity") if isinstance(ck.get("identity"), dict) else {}
+    diff += [f"{k}={theirs_id[k]!r} (now {v!r})" for k, v in (identity or {}).items()
+             if k in theirs_id and theirs_id[k] != v]
     if diff:
         raise CheckpointError(f"checkpoint {path} was made with {', '.join(diff)}; use the same settings or delete it")
     return ck

@@ -46,12 +46,15 @@ def train(
     checkpoint: Path | None = None,
     progress: bool = True,
     on_epoch_end: Callable[[int, float], None] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` (N×C×H×W → N×num_classes logits) on ``data.train``; score ``data.test``.
 
     With ``checkpoint``: if the file exists the run resumes from it (same config required,
     else CheckpointError); the state is saved atomically after every epoch and, on
-    KeyboardInterrupt, at the last completed step before re-raising. ``on_epoch_end(epoch,
+    KeyboardInterrupt, at the last completed step before re-raising. The checkpoint records what was trained
+    on what — the dataset's name and resolution plus ``identity`` (e.g. ``{"arch_key": ...}``) — and a resume
+    under a different one is a CheckpointError naming it. ``on_epoch_end(epoch,
     mean_loss)`` is called after each epoch's checkpoint is written (1-based epoch). The
     model is moved to ``config.device`` (:func:`nas.device.resolve_device`; ValueError if this machine
     lacks it, or for mixed precision off CUDA), in channels-last layout if ``config.channels_last``, and left
@@ -61,7 +64,8 @@ def train(
     check_precision(config.precision, device)
     keep_freed_memory()  # glibc's defaults re-fault every step's activations: ~28 % of a CPU step (nas.allocator)
     with torch_threads(config.num_threads):
-        return _Run(model, data, config, device, checkpoint, progress, on_epoch_end).run()
+        who = {"data": data.name, "resolution": data.resolution, **(identity or {})}
+        return _Run(model, data, config, device, checkpoint, progress, on_epoch_end, who).run()
 
 
 class _Run:
@@ -76,7 +80,9 @@ class _Run:
         checkpoint: Path | None,
         progress: bool,
         on_epoch_end: Callable[[int, float], None] | None,
+        identity: dict[str, Any],
     ) -> None:
+        self.identity = identity
         self.model = model.to(device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -102,13 +108,14 @@ class _Run:
     def save(self) -> None:
         if self.checkpoint is not None:
             save_checkpoint(self.checkpoint, checkpoint_payload(
-                self.config, self.n_train, self.state, self.model, self.optimizer, self.scheduler, self.rng))
+                self.config, self.n_train, self.state, self.model, self.optimizer, self.scheduler, self.rng,
+                self.identity))
 
     def load(self) -> None:
         path = self.checkpoint
         if path is None or not path.exists():
             return
-        ck = read_checkpoint(path, self.config, self.n_train)
+        ck = read_checkpoint(path, self.config, self.n_train, self.identity)
         self.state, self.rng = restore_checkpoint(ck, path, self.model, self.optimizer, self.scheduler, self.device)
 
     # -- loop ---------------------------------------------------------------------------

@@ -149,7 +149,8 @@ class Validator:
 
         record = self._record(job)
         try:
-            result = train(model, self.data(), config, checkpoint=ckpt, progress=False, on_epoch_end=epoch_end)
+            result = train(model, self.data(), config, checkpoint=ckpt, progress=False, on_epoch_end=epoch_end,
+                           identity={"arch_key": arch_key(job.arch)})
         except FloatingPointError as exc:  # deterministic divergence: record it, do not retry forever
             record.update(status="failed", error=" ".join(str(exc).split()), test_top1=None, seconds=None)
         else:

@@ -72,3 +72,18 @@ def test_script_is_a_shim_over_nas_train(tmp_path: Path):
     proc = run_script("train.py", "tiny.yaml", "--device", "gpu0", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("nas train: error: unknown device 'gpu0'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_edited_arch_does_not_resume_the_old_checkpoint(cli, tmp_path, capsys):
+    """Same tensor shapes (here: only the activation differs), so the weights would load: refused by arch key."""
+    assert main(["train", *ARGS, "--epochs", "1", "--out", "o"]) == 0
+    result = (tmp_path / "o" / "result.json").read_bytes()
+    yaml = tmp_path / "tiny.yaml"
+    yaml.write_text(yaml.read_text().replace("activation: swish", "activation: relu"))
+    capsys.readouterr()
+    assert main(["train", *ARGS, "--epochs", "1", "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was made with arch_key=" in err and "use the same settings or delete it" in err
+    assert (tmp_path / "o" / "result.json").read_bytes() == result  # the old result is left alone
+    assert main(["train", *ARGS, "--epochs", "1", "--out", "o", "--resolution", "16"]) == 2
+    assert "resolution=12 (now 16)" in capsys.readouterr().err

@@ -44,3 +44,28 @@ def test_precision_is_checked_on_resume_and_old_checkpoints_still_resume(data, t
         read_checkpoint(ck, quick(epochs=1, precision="bf16"), len(data.train))
     # speed settings do not belong to the trajectory: the checkpoint resumes under them
     assert read_checkpoint(ck, quick(epochs=1, channels_last=True, cuda_graphs=True), len(data.train))
+
+
+def test_another_network_or_dataset_does_not_resume_a_checkpoint(data, tmp_path):
+    """Same tensor shapes, other arch (another activation, a skip off) or other data: refused, one line."""
+    import dataclasses
+
+    from nas.train.checkpoint import read_checkpoint
+
+    ck = tmp_path / "ck.pt"
+    first = train(tiny_cnn(), data, quick(epochs=1), checkpoint=ck, progress=False, identity={"arch_key": "aaaa"})
+    assert torch.load(ck, weights_only=True)["identity"] == {"data": data.name, "resolution": data.resolution,
+                                                            "arch_key": "aaaa"}
+    with pytest.raises(CheckpointError, match=r"arch_key='aaaa' \(now 'bbbb'\); use the same settings") as excinfo:
+        train(tiny_cnn(), data, quick(epochs=1), checkpoint=ck, progress=False, identity={"arch_key": "bbbb"})
+    assert "\n" not in str(excinfo.value)
+    other = dataclasses.replace(data, name="other-data", resolution=data.resolution + 4)
+    with pytest.raises(CheckpointError, match=r"data='.+' \(now 'other-data'\), resolution=\d+ \(now \d+\)"):
+        train(tiny_cnn(), other, quick(epochs=1), checkpoint=ck, progress=False, identity={"arch_key": "aaaa"})
+    again = train(tiny_cnn(seed=3), data, quick(epochs=1), checkpoint=ck, progress=False, identity={"arch_key": "aaaa"})
+    assert again.test_top1 == first.test_top1  # the same identity resumes (here: finished, so it only evaluates)
+    # a checkpoint written before identities existed resumes unchecked
+    old = torch.load(ck, weights_only=True)
+    del old["identity"]
+    torch.save(old, ck)
+    assert read_checkpoint(ck, quick(epochs=1), len(data.train), {"arch_key": "zzzz"})["state"]["epoch"] == 1
