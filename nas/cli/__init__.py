@@ -13,9 +13,13 @@
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Any, Iterator, Sequence
 
 from nas.cli.common import CliError, OneLineParser, join_values, one_line_warnings
 from nas.version import __version__
@@ -54,7 +58,8 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``nas ARGV``; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    """Run ``nas ARGV``; returns the exit code (0 done, 2 bad input, 130 interrupted by Ctrl-C, 143 by
+    SIGTERM, 141 when the reader of its output went away)."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extras = parser.parse_known_args(join_values(argv, NEGATABLE))
@@ -62,12 +67,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.prog}: error: unrecognized arguments: {' '.join(extras)}", file=sys.stderr)
         return 2
     args.argv = argv[1:]  # the subcommand's own arguments, recorded by commands that keep their command line
+    terminated: list[int] = []
     try:
-        with one_line_warnings(args.prog):
+        with one_line_warnings(args.prog), _sigterm_as_interrupt(terminated):
             return int(args.run(args) or 0)
     except CliError as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{args.prog}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        print(f"{args.prog}: {'terminated' if terminated else 'interrupted'}; rerun the same command to resume",
+              file=sys.stderr)
+        return 143 if terminated else 130
+    except BrokenPipeError:  # `nas inspect NET | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[int]) -> Iterator[None]:
+    """While active (main thread only), SIGTERM — what timeout, docker stop, systemd and Slurm send — raises
+    KeyboardInterrupt, so a command saves what it can as on Ctrl-C; ``terminated`` records that it came."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -13,13 +13,12 @@ it: ``nas search --latency lut:FILE --threads 1``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, backend_arg, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, backend_arg, non_negative_int, output_file, positive_float, positive_int
 from nas.latency.table import DEFAULT_SETTINGS  # numpy and YAML only: `nas --help` stays torch-free
 
 __all__ = ["add_parser", "run"]
@@ -64,14 +63,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _check_out(out: Path) -> None:
-    if out.is_dir():
-        raise CliError(f"--out {out}: is a directory; give a .json file path")
-    parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise CliError(f"--out {out}: directory {parent} is not writable")
-
-
 def _timings(table: Any) -> int:
     return sum(len(e.samples_ms) for d in (table.entries, table.networks) for e in d.values())
 
@@ -85,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
         space = load_space(args.space)
     except ValueError as exc:
         raise CliError(exc) from None
-    out = Path(args.out)
-    _check_out(out)
+    out = output_file(args.out)
     start = time.perf_counter()
     try:
         check_backend_here(args.backend)

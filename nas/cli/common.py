@@ -3,7 +3,7 @@
 * One way to report an error: raise :class:`CliError` (or let argparse find a bad flag); the user sees one
   line, ``nas <command>: error: <message>``, on stderr, and the exit code is 2. Nothing is written before the
   input is known to be good.
-* Ctrl-C exits 130 after the command has saved what it can.
+* Ctrl-C exits 130 after the command has saved what it can; SIGTERM does the same and exits 143.
 * A warning is one line, ``nas <command>: warning: <message>``, printed once however often it comes back with
   other numbers (:func:`one_line_warnings`).
 * Flags are parsed here, in the CLI layer only: the library takes typed values (``LatencyMethod``,
@@ -15,15 +15,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import re
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from nas.latency.units import latency_arg
 
 __all__ = ["BACKEND_NAMES", "CliError", "OneLineParser", "backend_arg", "join_values", "latency_arg",
-           "non_negative_float", "non_negative_int", "one_line_warnings", "positive_float", "positive_int", "port"]
+           "non_negative_float", "non_negative_int", "one_line_warnings", "output_file", "output_folder",
+           "positive_float", "positive_int", "port"]
 
 #: The latency backends (``nas.latency.runtimes.BACKENDS``, named here so that parsing flags imports no torch).
 BACKEND_NAMES = ("eager", "onnxruntime", "openvino")
@@ -128,3 +132,43 @@ def one_line_warnings(prog: str) -> Iterator[None]:
         yield
     finally:
         warnings.showwarning = previous
+
+
+def output_folder(path: str | Path, flag: str = "--out", *, asked: str | Path | None = None) -> Path:
+    """``path`` if it is a folder this process can write into, or one it can create; CliError (one line)
+    otherwise — checked before any work, and without creating anything: where it does not exist yet, a
+    temporary folder is made and removed in its nearest existing parent (which catches read-only and
+    pseudo file systems such as /proc as well as permissions). ``asked``: the path the message names
+    (default ``path``)."""
+    p = Path(path)
+    name = asked if asked is not None else p
+    if p.exists():
+        if not p.is_dir():
+            raise CliError(f"{flag} {name}: {p} exists and is not a folder")
+        _probe(p, flag, name)
+        return p
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"{flag} {name}: cannot create {p}, {parent} exists and is not a folder")
+    _probe(parent, flag, name)
+    return p
+
+
+def output_file(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` if this process can write a file there (its folder exists or can be made; it is not a
+    folder); CliError (one line) otherwise, checked without writing anything (see :func:`output_folder`)."""
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{flag} {p}: is a folder; give a file name")
+    output_folder(p.parent, flag, asked=p)
+    return p
+
+
+def _probe(folder: Path, flag: str, asked: str | Path) -> None:
+    """Make and remove a temporary folder in ``folder``; CliError naming ``asked`` if that fails."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".nas-probe-", dir=folder))
+    except OSError as exc:
+        raise CliError(f"{flag} {asked}: cannot write in {folder} ({exc.strerror or type(exc).__name__})") from None

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, positive_int
+from nas.cli.common import CliError, latency_arg, output_folder, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -56,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.run_dir
     if args.out is None and args.target is not None and args.target != own:  # keep the search's own front
         out = str(Path(args.run_dir) / f"target-{np.format_float_positional(args.target, trim='-')}ms")
+    output_folder(out)
     export_pareto(study, out, args.target, top_k=args.top_k)
     return 0

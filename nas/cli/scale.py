@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, non_negative_int, positive_int
+from nas.cli.common import CliError, latency_arg, non_negative_int, output_file, positive_int
 from nas.cli.specs import latency_method
 
 __all__ = ["add_parser", "run"]
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from nas.search.scale import scale_to_latency
     from nas.search.specs import ProxySpec
 
+    if args.out is not None:
+        output_file(args.out)  # before minutes of timing
     try:
         arch = load_arch(args.arch)
         changes = {k: v for k, v in (("resolution", args.resolution), ("in_channels", args.in_channels),

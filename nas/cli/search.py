@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, backend_arg, latency_arg, non_negative_int, positive_float, positive_int
+from nas.cli.common import (CliError, backend_arg, latency_arg, non_negative_int, output_folder, positive_float,
+                            positive_int)
 from nas.cli.specs import latency_method, proxy_spec, train_spec
 
 __all__ = ["add_parser", "run"]
@@ -97,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         raise CliError("--refine trains on real data: give --data (e.g. --data fashion-mnist)")
     if args.latency.table is not None and not args.latency.table.is_file():
         raise CliError(f"{args.latency.table}: no such latency table (build one with `nas build-lut`)")
+    output_folder(args.out)
     try:
         config = SearchConfig(latency_target_ms=args.latency_target, space=args.space, trials=args.trials,
                               timeout=args.timeout, sampler=args.sampler, seed=args.seed, storage=args.storage,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, positive_int
+from nas.cli.common import CliError, output_folder, positive_int
 from nas.cli.recipe import add_recipe_args, recipe_from_args
 
 __all__ = ["add_parser", "run"]
@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     """Train ``args.arch``; write the checkpoint and ``result.json`` under ``--out``."""
     from nas.train import CheckpointError, train
 
-    config, data, model, key = _prepare(args)
     name = Path(args.arch).stem  # the file's stem, or the zoo name
-    out = args.out if args.out is not None else Path("runs") / "train" / name
+    out = output_folder(args.out if args.out is not None else Path("runs") / "train" / name)
+    config, data, model, key = _prepare(args)
     try:  # KeyboardInterrupt: train() has saved the checkpoint; nas.cli.main reports it
         result = train(model, data, config, checkpoint=out / "checkpoint.pt", progress=not args.no_progress,
                        identity={"arch_key": key})

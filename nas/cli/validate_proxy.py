@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -153,10 +152,6 @@ def _validator(args: argparse.Namespace, space_name: str | None = None) -> Any:
     return v
 
 
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # nas.train saves the checkpoint on KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the parts ``--only`` asks for (all by default), then report; or time the pilot or the trainer; or
     a truth part (:mod:`nas.cli.validate_truth`)."""
@@ -252,17 +247,15 @@ def _defaults(args: argparse.Namespace) -> None:
 
 
 def _guarded(fn: Any) -> Any:
-    """``fn()`` with SIGTERM as Ctrl-C (checkpoints saved) and library errors as one-line CliErrors."""
+    """``fn()`` with library errors as one-line CliErrors (SIGTERM acts as Ctrl-C in every command:
+    :func:`nas.cli.main`, and nas.train saves the checkpoint on it)."""
     from nas.data import DataError
     from nas.train import CheckpointError
 
-    previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return fn()
     except (DataError, CheckpointError, ValueError, OSError) as exc:
         raise CliError(exc) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _speed(v: Any, args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--min-run-time", "0"], "--min-run-time"),
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--passes", "0"], "--passes"),
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--bogus"], "unrecognized"),
-    (["--space", "search_spaces/mnasnet.yaml", "--out", "search_spaces"], "is a directory"),
+    (["--space", "search_spaces/mnasnet.yaml", "--out", "search_spaces"], "is a folder; give a file name"),
 ])
 def test_build_lut_bad_flags_exit_2_with_one_line(args: list[str], message: str) -> None:
     out = run_cli(*args)

@@ -1,14 +1,22 @@
-"""nas.cli.common: the conventions every subcommand shares — here, warnings as one line, shown once."""
+"""nas.cli.common: the conventions every subcommand shares — warnings as one line, shown once; output paths
+checked before any work; SIGTERM and a closed pipe end a command cleanly."""
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import pytest
+from support import run_nas
 
 import nas.cli
 import nas.cli.inspect
-from nas.cli.common import one_line_warnings
+from nas.cli.common import CliError, one_line_warnings, output_file, output_folder
 
 
 def test_a_warning_is_one_line_and_shown_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,3 +50,57 @@ def test_every_command_shows_warnings_that_way(monkeypatch: pytest.MonkeyPatch,
     assert capsys.readouterr().err.splitlines() == [
         "nas inspect: warning: the reference was timed while other processes kept the CPU busy"]
     assert warnings.showwarning is before  # restored when the command returns
+
+
+def test_output_paths_are_checked_without_writing(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    assert output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert output_file(tmp_path / "new" / "t.json") == tmp_path / "new" / "t.json"
+    cases = [(lambda: output_folder(tmp_path / "afile"), "afile exists and is not a folder"),
+             (lambda: output_folder(tmp_path / "afile" / "sub"), "cannot create .*afile exists and is not a folder"),
+             (lambda: output_file(tmp_path), "is a folder; give a file name"),
+             (lambda: output_file(tmp_path / "afile" / "x.json"), "afile exists and is not a folder"),
+             (lambda: output_folder("/proc/nas-nowhere/x"), "cannot write in /proc")]
+    for call, needle in cases:
+        with pytest.raises(CliError, match=needle):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing created, no probe left behind
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "--latency-target", "20ms", "--trials", "1", "--out", "afile"],
+    ["train", "efficientnet_b0", "--out", "afile/run"],
+    ["scale", "mobilenet_v3_small", "--latency-target", "10ms", "--out", "afile/x.yaml"],
+    ["build-lut", "--space", "tiny_32px", "--out", "afile/x.json"],
+])
+def test_a_bad_output_path_is_one_line_before_any_work(argv: list[str], tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    proc = run_nas(*argv, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "afile exists and is not a folder" in proc.stderr and proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``nas inspect NET | head -1``: no BrokenPipeError traceback."""
+    proc = subprocess.run(f"{sys.executable} -m nas inspect mnasnet_a1 | head -1", shell=True, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.count("\n") == 1 and proc.stderr == ""
+
+
+def test_sigterm_ends_a_command_like_ctrl_c(tmp_path: Path) -> None:
+    """SIGTERM (timeout, docker stop, systemd, Slurm) saves and exits as Ctrl-C does, with its own code."""
+    proc = subprocess.Popen([sys.executable, "-m", "nas", "train", "efficientnet_b0", "--data", "synthetic",
+                             "--epochs", "50", "--resolution", "32", "--train-size", "512", "--test-size", "64",
+                             "--threads", "1", "--no-progress", "--out", "o"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    ckpt = tmp_path / "o" / "checkpoint.pt"
+    for _ in range(600):  # the first epoch's checkpoint: training is under way
+        if ckpt.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    assert ckpt.exists(), proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143 and err.strip().endswith("nas train: terminated; rerun the same command to resume")
+    assert not (tmp_path / "o" / "result.json").exists()
