@@ -13,7 +13,10 @@
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -122,14 +125,56 @@ def _say(study: optuna.Study, target: float, ok: bool, trials: list[FrozenTrial]
              "under noisy_trials in pareto.yaml")
 
 
-def _onnx_beside(path: Path, out: Path) -> dict[str, Any]:
-    """Export the YAML at ``path`` to ONNX beside it; what ``pareto.yaml`` records of it (or why it failed)."""
+def _onnx_beside(path: Path, staging: Path, folder: str) -> dict[str, Any]:
+    """Export the YAML at ``path`` (in ``staging``) to ONNX beside it; what ``pareto.yaml`` records of it, its
+    file named as it will be once ``staging`` is ``folder`` (or why it failed)."""
     try:
         info = export_beside(path)
     except OnnxExportError as exc:
         return {"file": None, "error": str(exc)}
-    return {"file": str(Path(info.path).relative_to(out)), "exporter": info.exporter,
+    return {"file": str(Path(folder) / Path(info.path).relative_to(staging)), "exporter": info.exporter,
             "fallback_reason": info.fallback_reason or None, "opset": info.opset, "max_abs_diff": info.max_abs_diff}
+
+
+def _staging(out: Path) -> Path:
+    """A new empty folder ``out/.pareto-new-<pid>`` for the front being written; folders that exports killed
+    mid-way left (their process gone) are removed first."""
+    for stale in out.glob(".pareto-*-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = out / f".pareto-new-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Make ``staging`` the new ``folder`` by two renames (the old one, if any, moved aside and then removed):
+    readers see the whole old front or the whole new one. Retried if another export swaps at the same time."""
+    olds = [folder.with_name(f".pareto-old{attempt}-{os.getpid()}") for attempt in range(20)]
+    for attempt, old in enumerate(olds):
+        try:
+            if folder.exists():
+                folder.rename(old)
+            staging.rename(folder)
+            break
+        except OSError:
+            if attempt == len(olds) - 1:
+                raise
+            time.sleep(0.05)
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def noisy_trials(study: optuna.Study) -> list[dict[str, Any]]:
@@ -180,18 +225,17 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
     trials.sort(key=lambda t: (0, -trained[t.number].epochs, -trained[t.number].accuracy) if t.number in trained
                 else (1, 0, t.user_attrs.get("latency_ms", 0.0)))
     folder = out / "pareto"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in [*folder.glob("*.yaml"), *folder.glob("*.onnx")]:
-        old.unlink()
+    staging = _staging(out)  # the new front is built aside and swapped in whole: a kill never leaves half of it
     files: list[Path] = []
     rows: list[dict[str, Any]] = []
     for t in trials:
         arch = trial_arch(study, t)
-        path = folder / f"{t.number:04d}_{_slug(arch.name)}.yaml"
+        path = staging / f"{t.number:04d}_{_slug(arch.name)}.yaml"
         dump_arch(arch, path)
-        files.append(path)
-        rows.append({**_row(t, arch, path.relative_to(out), is_feasible(t, target), trained.get(t.number)),
-                     "onnx": _onnx_beside(path, out) if onnx else None, "rank": len(rows) + 1})
+        files.append(folder / path.name)
+        rows.append({**_row(t, arch, Path(folder.name) / path.name, is_feasible(t, target), trained.get(t.number)),
+                     "onnx": _onnx_beside(path, staging, folder.name) if onnx else None, "rank": len(rows) + 1})
+    _swap_in(staging, folder)
     settings = study.user_attrs.get("settings") or {}
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
                "latency_backend": settings.get("latency_backend", "eager"),

@@ -78,3 +78,36 @@ def test_another_target_exports_beside_the_front_and_names_unconfirmed_networks(
             "confirmed (the confirmation timed the front at the study's own 6 ms target): single timings on a "
             "front tend to read low (pareto.yaml: latency_confirmed)") in capsys.readouterr().out.splitlines()
     assert (run_dir / "pareto.yaml").read_text() == before  # the search's own, confirmed front stays
+
+
+def test_an_export_killed_midway_leaves_the_previous_front_whole(finished, tmp_path: Path) -> None:  # noqa: ANN001
+    """SIGKILL while the new front is being written (ONNX files take a while): pareto.yaml and pareto/ still
+    agree, file for file; the next export removes the dead one's leftovers and swaps its front in."""
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "exported"
+    args = ["--storage", finished.storage, "--study", finished.study.study_name, "--out", str(out)]
+    assert run_script("export.py", *args).returncode == 0
+
+    def consistent() -> list[str]:
+        listing = yaml.safe_load((out / "pareto.yaml").read_text())
+        named = sorted([n["file"] for n in listing["networks"]]
+                       + [n["onnx"]["file"] for n in listing["networks"] if n["onnx"]["file"]])
+        assert sorted(str(f.relative_to(out)) for f in (out / "pareto").iterdir()) == named
+        return named
+
+    before = consistent()
+    proc = subprocess.Popen([sys.executable, "-m", "nas", "export", *args, "--top-k", "3"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(1200):
+        if any(s.is_dir() and any(s.iterdir()) for s in out.glob(".pareto-new-*")) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL  # killed while writing, not finished
+    assert list(out.glob(".pareto-new-*")) and consistent() == before
+    assert run_script("export.py", *args).returncode == 0
+    assert consistent() == before and not list(out.glob(".pareto-*"))
