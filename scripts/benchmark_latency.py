@@ -18,8 +18,10 @@ Every number in the appended section is computed by this run; the section record
 machine, torch version, thread count and the load average around the timing.
 """
 import sys
+from pathlib import Path
 
-from nas.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
+from nas.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["benchmark", "latency", *sys.argv[1:]]))

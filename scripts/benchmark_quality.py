@@ -12,8 +12,10 @@ seeds: top-1 mean ± 95 % CI at measured latency, and each method's cost. The YA
 written under docs/quality/. Trainings are cached (shared with `nas validate-proxy`), so a rerun resumes.
 """
 import sys
+from pathlib import Path
 
-from nas.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
+from nas.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["benchmark", "quality", *sys.argv[1:]]))

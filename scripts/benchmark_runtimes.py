@@ -7,8 +7,10 @@ each runtime's repeatability and its lookup table's accuracy. Appends to docs/be
     python scripts/benchmark_runtimes.py --n 100 --spaces mnasnet mobile_32px
 """
 import sys
+from pathlib import Path
 
-from nas.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
+from nas.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["benchmark", "runtimes", *sys.argv[1:]]))

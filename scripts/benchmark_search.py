@@ -13,8 +13,10 @@ Hypervolume uses Optuna's own `compute_hypervolume` on (−proxy, latency), refe
 target), where proxy_min is the lowest proxy value seen in any run of the comparison.
 """
 import sys
+from pathlib import Path
 
-from nas.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
+from nas.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["benchmark", "search", *sys.argv[1:]]))

@@ -5,8 +5,10 @@
     python scripts/export.py --storage sqlite:///runs/my-study/study.db --study my-study --out exported/
 """
 import sys
+from pathlib import Path
 
-from nas.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
+from nas.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["export", *sys.argv[1:]]))

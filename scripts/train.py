@@ -5,7 +5,7 @@
 
 ARCH is a YAML file or a zoo name. Writes DIR/checkpoint.pt after every epoch and
 DIR/result.json at the end (DIR defaults to runs/train/<arch-name>/). Ctrl-C saves the
-checkpoint; rerunning the same command resumes. Usage errors exit 2, Ctrl-C exits 130.
+checkpoint; rerunning the same command resumes. Usage errors exit 2, Ctrl-C exits 130 (SIGTERM 143).
 The same as ``nas train``; all logic lives in nas.cli.train, nas.data and nas.train.
 """
 from __future__ import annotations
@@ -13,10 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
-    import nas  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
 
 from nas.cli import main  # noqa: E402
 

@@ -20,10 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
-    import nas  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not another installed one
 
 from nas.cli import main  # noqa: E402
 

@@ -4,7 +4,7 @@
 
 ARCH is a YAML file or a zoo name. Writes DIR/checkpoint.pt after every epoch and
 DIR/result.json at the end (DIR defaults to runs/train/<arch-name>/). Ctrl-C saves the
-checkpoint; rerunning the same command resumes. Usage errors exit 2, Ctrl-C exits 130.
+checkpoint; rerunning the same command resumes. Usage errors exit 2, Ctrl-C exits 130 (SIGTERM 143).
 All logic lives in nas.data and nas.train.
 """
 from __future__ import annotations

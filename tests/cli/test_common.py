@@ -104,3 +104,20 @@ def test_sigterm_ends_a_command_like_ctrl_c(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 143 and err.strip().endswith("nas train: terminated; rerun the same command to resume")
     assert not (tmp_path / "o" / "result.json").exists()
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (Path(__file__).resolve().parents[2] / "scripts").glob("*.py")))
+def test_a_shim_runs_the_checkout_it_sits_in(script: str, tmp_path: Path) -> None:
+    """scripts/X.py in another checkout runs that checkout's nas, not the installed one."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(root / "scripts" / script, tmp_path / "scripts" / script)
+    (tmp_path / "nas" / "cli").mkdir(parents=True)
+    (tmp_path / "nas" / "__init__.py").write_text("")
+    (tmp_path / "nas" / "cli" / "__init__.py").write_text(
+        "def main(argv):\n    print('the other checkout', argv[0])\n    return 0\n")
+    proc = subprocess.run([sys.executable, str(tmp_path / "scripts" / script), "--help"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path / "scripts")
+    assert proc.returncode == 0 and proc.stdout.startswith("the other checkout "), proc.stderr
