@@ -16,7 +16,7 @@
 Numbers are written in plain decimal, never with an exponent (``se_ratio`` 5e-05 → ``se0.00005``), so
 both formats read back what they write.
 
-    >>> from nas.strings import decode_block, encode_block
+    >>> from nas.arch.strings import decode_block, encode_block
     >>> b = decode_block("r2_k3_s22_e6_i16_o24_se0.25", "mnasnet")
     >>> encode_block(b, "timm")
     'ir_r2_k3_s2_e6_c24_se0.25'
