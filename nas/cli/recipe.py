@@ -22,14 +22,16 @@ def add_recipe_args(parser: argparse.ArgumentParser, *, epochs: int | None, epoc
                         help=epochs_help if epochs is None else f"{epochs_help} (default: {epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size,
                         help=f"batch size (default: {TrainConfig.batch_size})")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer,
+                        help="%(choices)s (default: %(default)s)")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"peak learning rate (default: {_per_optimizer(DEFAULT_LR)})")
     parser.add_argument("--weight-decay", type=non_negative_float, default=None,
                         help=f"weight decay (default: {_per_optimizer(DEFAULT_WEIGHT_DECAY)})")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule)
+    parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule,
+                        help="learning-rate schedule: %(choices)s (default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help=f"{seed_help} (default: 0)")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads (default: torch's own, usually one per core)")
 
 
 def recipe_from_args(args: argparse.Namespace, *, device: str = "cpu") -> TrainConfig:

@@ -3,6 +3,8 @@ family's head rule) that meets the target on this device — written as BlockArg
 network has to beat.
 
     nas scale mobilenet_v2 --latency-target 10ms
+
+Exit code 1 when even the smallest multiplier misses the target (that smallest network is still written).
     nas scale mnasnet_b1 --latency-target 3ms --resolution 28 --in-channels 1 --num-classes 10 --out b1.yaml
 """
 from __future__ import annotations
@@ -28,8 +30,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--latency", type=latency_method, default="measure", metavar="METHOD",
                    help="'measure' (default), 'paired' (each variant timed beside the network it scales) or "
                         "'lut:FILE.json' (a table covering the scaled layers)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads while measuring (recorded)")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (default: %(default)s)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU threads while measuring (default: 1; recorded)")
     p.add_argument("--resolution", type=positive_int, default=None, help="input size in px (default: the arch's)")
     p.add_argument("--in-channels", type=positive_int, default=None, help="input channels (default: the arch's)")
     p.add_argument("--num-classes", type=positive_int, default=None, help="classes (default: the arch's)")
@@ -44,7 +48,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from nas.arch.io import dump_arch, load_arch
     from nas.search.evaluate import Evaluator
-    from nas.search.scale import scale_to_latency
+    from nas.search.scale import scale_to_latency, width_grid
     from nas.search.specs import ProxySpec
 
     if args.out is not None:
@@ -67,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{result.arch.name}.yaml")
     dump_arch(result.arch, out)
     verdict = "meets" if result.feasible else "MISSES (even the smallest multiplier)"
+    largest = width_grid(arch)[-1][0]
+    note = (f"; ×{largest:.2f} is the grid's largest multiplier: the target allows a wider network"
+            if result.feasible and result.width_multiplier >= largest else "")
     if evaluator.reference is not None:
         ref = evaluator.reference
         print(f"paired timing: every variant beside {ref.name} ({ref.quiet_ms:.2f} ms, the median of its "
@@ -74,5 +81,5 @@ def run(args: argparse.Namespace) -> int:
     multipliers = len({alpha for alpha, _ in result.tried})
     print(f"{arch.name} × {result.width_multiplier:.2f}: {result.latency_ms:.2f} ms {verdict} the "
           f"{args.latency_target:g} ms target ({multipliers} multipliers, {len(result.tried)} measurements); "
-          f"wrote {out}")
-    return 0
+          f"wrote {out}{note}")
+    return 0 if result.feasible else 1  # the closest network is still written, but a script must see the miss

@@ -50,14 +50,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="dataset for the proxy: fashion-mnist, cifar10:DIR, folder:DIR, …")
     p.add_argument("--train-cache", type=Path, default=Path("runs/proxy-validation/train_cache.jsonl"),
                    help="trained networks a predictor:K proxy is fitted on (default: %(default)s)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (default: %(default)s)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU intra-op threads of every timing (default: 1; more than the idle cores warns; recorded)")
     p.add_argument("--objective", default="pareto", help="pareto (Pareto front under a hard latency constraint) or "
-                                                         "mnasnet (MnasNet's soft reward ACC·(LAT/T)^-0.07)")
+                                                         "mnasnet (MnasNet's soft reward ACC·(LAT/T)^-0.07; default: %(default)s)")
     p.add_argument("--workers", type=positive_int, default=1,
-                   help="worker processes on this machine (needs --storage postgresql://…); the same command on "
-                        "other machines joins the study")
+                   help="worker processes on this machine (more than 1 needs --storage postgresql://…; the same command on "
+                        "other machines joins the study; default: %(default)s)")
     p.add_argument("--top-k", type=positive_int, default=5,
                    help="networks exported when there is no front (default: %(default)s)")
     p.add_argument("--confirm", type=non_negative_int, default=3, metavar="N",

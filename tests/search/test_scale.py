@@ -108,6 +108,11 @@ def test_nas_scale_writes_the_scaled_yaml(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     arch = nas.load_arch(tmp_path / "mv2.yaml")
     assert arch.width_multiplier == 2.0 and "meets the 1000 ms target" in out.stdout  # a generous budget: α 2
+    assert "×2.00 is the grid's largest multiplier: the target allows a wider network" in out.stdout
+    tight = run_nas("scale", "mobilenet_v2", "--latency-target", "0.001ms", "--resolution", "32", "--threads", "1",
+                    "--confirm", "0", "--out", str(tmp_path / "tight.yaml"), timeout=600)
+    assert tight.returncode == 1 and "MISSES (even the smallest multiplier)" in tight.stdout  # a script sees it
+    assert nas.load_arch(tmp_path / "tight.yaml").width_multiplier == 0.10  # the closest, still written
     bad = run_nas("scale", "mobilenet_v9", "--latency-target", "10ms")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mobilenet_v9" in bad.stderr
     bad = run_nas("scale", "mobilenet_v2", "--latency-target", "10ms", "--confirm", "-1")
