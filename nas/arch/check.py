@@ -32,6 +32,9 @@ def _fail(source: str, where: str, message: str) -> None:
 
 
 def _keys(source: str, where: str, data: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
+    if data is None and not where:
+        raise ArchError(f"{source}: empty; expected an architecture (name, resolution, stem, blocks, head, …)", where,
+                        "empty")
     if not isinstance(data, Mapping):
         _fail(source, where, f"expected a mapping, got {type(data).__name__} {data!r}")
     for key in data:

@@ -73,7 +73,7 @@ def load_arch(source: str | Path | Mapping[str, Any] | Arch) -> Arch:
         if not path.is_file():
             if not str(source).endswith((".yaml", ".yml")) and str(source) in zoo_names():
                 return load_zoo(str(source))
-            raise ArchError(f"{path}: no such file")
+            raise ArchError(f"{path}: " + ("is a folder; give an architecture YAML file" if path.is_dir() else "no such file"))
         text, label = read_text(path, error=ArchError), str(path)
     elif isinstance(source, str) and "\n" not in source and ":" not in source:
         if source in zoo_names():

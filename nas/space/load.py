@@ -148,6 +148,9 @@ def _check_top(ld: _Loader, data: Any) -> None:
     """The top level: a mapping of known keys with ``name`` (no spaces) and ``skeleton``."""
     if not isinstance(data, Mapping):
         raise SpaceError(f"{ld.label}: expected a mapping with keys {', '.join(_TOP_KEYS)}, got {type(data).__name__}")
+    if "blocks" in data and "skeleton" not in data:
+        raise SpaceError(f"{ld.label}: this is an architecture (it has blocks:, no skeleton:), not a search space; "
+                         "give it where an ARCH is asked for (nas inspect, nas train, nas scale)")
     for key in data:
         if key not in _TOP_KEYS:
             hint = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)

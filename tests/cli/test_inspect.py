@@ -68,6 +68,7 @@ def test_inspect_space_prints_the_skeleton_cost(capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize("content,message", [
     ("name: x\nskeleton: mnasnet_b1\nper_stage:\n  kernel_size: [4]\n", "per_stage.kernel_size: 4 is not"),
     (None, "bad.yaml: no such file"),
+    (VALID, "this is an architecture (it has blocks:, no skeleton:), not a search space"),
 ])
 def test_inspect_space_bad_file_exits_2_with_one_line(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "bad.yaml"
@@ -77,3 +78,12 @@ def test_inspect_space_bad_file_exits_2_with_one_line(tmp_path: Path, content: s
     assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr, out.stderr
+
+
+def test_an_empty_file_or_a_folder_as_arch_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "d.yaml").mkdir()
+    for name, message in (("empty.yaml", "empty.yaml: empty; expected an architecture (name, resolution"),
+                          ("d.yaml", "d.yaml: is a folder; give an architecture YAML file")):
+        out = run(str(tmp_path / name))
+        assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
