@@ -35,9 +35,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from nas.search import export_pareto
+    from nas.search.export import target_dir
     from nas.search.run import load_run_study, open_run, storage_run
 
     if args.run_dir is None and args.storage is None:
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("the study records no latency target; give --target")
     out = args.out or args.run_dir
     if args.out is None and args.target is not None and args.target != own:  # keep the search's own front
-        out = str(Path(args.run_dir) / f"target-{np.format_float_positional(args.target, trim='-')}ms")
+        out = str(target_dir(args.run_dir, args.target))
     output_folder(out)
     export_pareto(study, out, args.target, top_k=args.top_k)
     return 0

@@ -4,11 +4,13 @@
     nas report runs/my-study --storage postgresql://127.0.0.1/nas --study my-study
 
 The storage defaults to the one run.json records (else sqlite:///RUN_DIR/study.db), the study to the one
-run.json names. The leaderboard lists RUN_DIR/pareto.yaml: run `nas export` first if it is missing.
+run.json names. The leaderboard lists RUN_DIR/pareto.yaml: run `nas export` first if it is missing. With a
+``--target`` other than the study's own, both go into RUN_DIR/target-<T>ms/, beside that target's export.
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from nas.cli.common import CliError, latency_arg
@@ -25,19 +27,27 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                                                    "sqlite:///RUN_DIR/study.db)")
     p.add_argument("--study", default=None, help="study name (default: from RUN_DIR/run.json)")
     p.add_argument("--target", default=None, type=latency_arg, metavar="TIME",
-                   help="latency target, e.g. 20ms (default: the study's own)")
+                   help="latency target, e.g. 20ms (default: the study's own); another target draws the front "
+                        "`nas export RUN_DIR --target` wrote into RUN_DIR/target-<T>ms/")
     p.set_defaults(run=run, prog=p.prog)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from nas.report import write_report
+    from nas.search.export import target_dir
     from nas.search.run import load_run_study, open_run
 
     try:
         study = load_run_study(open_run(args.run_dir, storage=args.storage, study_name=args.study))
     except ValueError as exc:
         raise CliError(exc) from None
-    for path in write_report(study, args.run_dir, args.target):
+    out = Path(args.run_dir)
+    if args.target is not None and args.target != study.user_attrs.get("latency_target_ms"):
+        out = target_dir(args.run_dir, args.target)  # the front `nas export --target` wrote; the run's own stays
+        if not (out / "pareto.yaml").is_file():
+            raise CliError(f"no front exported for {args.target:g} ms yet: run `nas export {args.run_dir} --target "
+                           f"{args.target:g}ms` first (it writes {out}/)")
+    for path in write_report(study, out, args.target):
         print(f"report: {path}")
     return 0

@@ -136,6 +136,13 @@ def _onnx_beside(path: Path, staging: Path, folder: str) -> dict[str, Any]:
             "fallback_reason": info.fallback_reason or None, "opset": info.opset, "max_abs_diff": info.max_abs_diff}
 
 
+def target_dir(run_dir: str | Path, target_ms: float) -> Path:
+    """Where a run's front re-judged at another latency target lives: ``RUN_DIR/target-<T>ms/`` (``nas export
+    --target`` writes it, ``nas report --target`` draws it), so the search's own front is never overwritten."""
+    text = f"{target_ms:.6f}".rstrip("0").rstrip(".")
+    return Path(run_dir) / f"target-{text}ms"
+
+
 def _staging(out: Path) -> Path:
     """A new empty folder ``out/.pareto-new-<pid>`` for the front being written; folders that exports killed
     mid-way left (their process gone) are removed first."""

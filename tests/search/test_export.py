@@ -78,6 +78,18 @@ def test_another_target_exports_beside_the_front_and_names_unconfirmed_networks(
             "confirmed (the confirmation timed the front at the study's own 6 ms target): single timings on a "
             "front tend to read low (pareto.yaml: latency_confirmed)") in capsys.readouterr().out.splitlines()
     assert (run_dir / "pareto.yaml").read_text() == before  # the search's own, confirmed front stays
+    # the report at that target is drawn beside its export; the run's own report stays
+    assert nas.cli.main(["report", str(run_dir)]) == 0
+    own = (run_dir / "leaderboard.md").read_text()
+    assert nas.cli.main(["report", str(run_dir), "--target", "12ms"]) == 0
+    assert (run_dir / "leaderboard.md").read_text() == own
+    assert "12 ms" in (run_dir / "target-12ms" / "leaderboard.md").read_text()
+    assert (run_dir / "target-12ms" / "pareto.png").is_file()
+    capsys.readouterr()
+    assert nas.cli.main(["report", str(run_dir), "--target", "9ms"]) == 2  # nothing exported at 9 ms
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"run `nas export {run_dir} --target 9ms` first" in err
+    assert not (run_dir / "target-9ms").exists()
 
 
 def test_an_export_killed_midway_leaves_the_previous_front_whole(finished, tmp_path: Path) -> None:  # noqa: ANN001
