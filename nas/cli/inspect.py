@@ -56,5 +56,8 @@ def run(args: argparse.Namespace) -> int:
             text = describe(load_arch(args.target), args.resolution)
     except (ValueError, OSError) as exc:  # ArchError and SpaceError are ValueErrors
         raise CliError(exc) from None
+    except (RuntimeError, MemoryError) as exc:  # e.g. torch cannot allocate the activations of a huge input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CliError(f"cannot count the costs of {args.target}: {first}") from None
     print(text)
     return 0

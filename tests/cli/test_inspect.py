@@ -46,6 +46,8 @@ def test_unknown_name_and_bad_flag_exit_2() -> None:
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     out = run("mnasnet_a1", "--resolution", "8")
     assert out.returncode == 2 and "--resolution must be ≥ 32" in out.stderr
+    out = run("mnasnet_a1", "--resolution", "100000")  # 120 GB of activations: no traceback
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "cannot count the costs of mnasnet_a1" in out.stderr
 
 
 @pytest.mark.parametrize("name", ["mnasnet", "efficientnet_b0", "mobilenet_v3", "mobile_32px", "tiny_32px"])
