@@ -65,7 +65,8 @@ def _row(t: FrozenTrial, arch: Arch, file: Path, feasible: bool, trained: Any) -
     """What ``pareto.yaml`` says of one exported trial (its scores, strings, fidelity and accuracy)."""
     a = t.user_attrs
     return {"file": str(file), "trial": t.number, "name": arch.name, "feasible": feasible,
-            "reference": a.get("reference"), "latency_ms": a.get("latency_ms"), "latency_iqr_ms": a.get("latency_iqr_ms"),
+            "reference": a.get("reference"), "latency_ms": a.get("latency_ms"),
+            "latency_iqr_ms": a.get("latency_iqr_ms"),
             "latency_method": a.get("latency_method"), "device": a.get("device"), "proxy": a.get("proxy"),
             "proxy_value": a.get("proxy_value"), "mnasnet_reward": a.get("mnasnet_reward"), "params": a.get("params"),
             "macs": a.get("macs"), "mnasnet_strings": a.get("mnasnet_strings"), "timm_strings": a.get("timm_strings"),
@@ -134,6 +135,36 @@ def _onnx_beside(path: Path, staging: Path, folder: str) -> dict[str, Any]:
         return {"file": None, "error": str(exc)}
     return {"file": str(Path(folder) / Path(info.path).relative_to(staging)), "exporter": info.exporter,
             "fallback_reason": info.fallback_reason or None, "opset": info.opset, "max_abs_diff": info.max_abs_diff}
+
+
+def _previous_onnx(out: Path) -> dict[str, dict[str, Any]]:
+    """The ONNX records of the front ``out/pareto.yaml`` lists now, by YAML file name (empty if unreadable)."""
+    try:
+        listing = yaml.safe_load((out / "pareto.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    rows = listing.get("networks") if isinstance(listing, dict) else None
+    return {Path(str(r["file"])).name: r["onnx"] for r in rows or []
+            if isinstance(r, dict) and r.get("file") and isinstance(r.get("onnx"), dict) and r["onnx"].get("file")}
+
+
+def _reuse_onnx(path: Path, staging: Path, folder: Path,
+                previous: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The previous export's ONNX of the YAML at ``path``, linked into ``staging``, and its record — when the front
+    in ``folder`` holds the byte-identical YAML and that ONNX file (the ONNX depends on the arch alone: batch 1,
+    its resolution, weights from seed 0); ``None`` otherwise. A rerun of a finished search re-exports nothing."""
+    record = previous.get(path.name)
+    old_yaml = folder / path.name
+    if record is None or not old_yaml.is_file() or old_yaml.read_bytes() != path.read_bytes():
+        return None
+    old_onnx = folder / Path(str(record["file"])).name
+    if not old_onnx.is_file():
+        return None
+    try:
+        os.link(old_onnx, staging / old_onnx.name)
+    except OSError:
+        shutil.copy2(old_onnx, staging / old_onnx.name)
+    return dict(record)
 
 
 def target_dir(run_dir: str | Path, target_ms: float) -> Path:
@@ -233,6 +264,7 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
                 else (1, 0, t.user_attrs.get("latency_ms", 0.0)))
     folder = out / "pareto"
     staging = _staging(out)  # the new front is built aside and swapped in whole: a kill never leaves half of it
+    previous = _previous_onnx(out) if onnx else {}
     files: list[Path] = []
     rows: list[dict[str, Any]] = []
     for t in trials:
@@ -241,7 +273,8 @@ def export_pareto(study: optuna.Study, out_dir: str | Path, target_ms: float | N
         dump_arch(arch, path)
         files.append(folder / path.name)
         rows.append({**_row(t, arch, Path(folder.name) / path.name, is_feasible(t, target), trained.get(t.number)),
-                     "onnx": _onnx_beside(path, staging, folder.name) if onnx else None, "rank": len(rows) + 1})
+                     "onnx": (_reuse_onnx(path, staging, folder, previous) or _onnx_beside(path, staging, folder.name))
+                     if onnx else None, "rank": len(rows) + 1})
     _swap_in(staging, folder)
     settings = study.user_attrs.get("settings") or {}
     summary = {"study": study.study_name, "latency_target_ms": target, "feasible": ok,
