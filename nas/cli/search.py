@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "efficientnet_b0, mobilenet_v3) or a search space YAML (default: %(default)s)")
     p.add_argument("--trials", type=positive_int, default=50, help="finished trials to reach (default: %(default)s)")
     p.add_argument("--timeout", type=positive_float, default=None, metavar="S",
-                   help="stop after this many seconds (rerun the same command to go on)")
+                   help="start no new trial after this many seconds of searching; the confirmation of the front and "
+                        "the export follow (rerun the same command to go on)")
     p.add_argument("--sampler", default="tpe", help="tpe, nsga2, gp or random (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="sampler and proxy seed (default: %(default)s)")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///<out>/<study>/study.db; "
