@@ -65,8 +65,9 @@ def budget_check(v: Validator, archs: Sequence[Arch], epochs: int, factor: int, 
     :data:`BUDGET_TAU` (``stable``).
 
     ``long_seeds`` are the seeds every arch with a truth has a finished training for at ``factor × epochs``
-    (ok or failed; an arch with a failed one is left out, counted in ``failed``); while some are still
-    training, the first seed alone, and ``complete`` is False — the verdict waits for them. ``noise_cap_tau``:
+    (ok or failed; an arch with a failed one is left out, counted in ``failed``). While some are still
+    training, ``complete`` is False — the verdict waits for them — and the comparison is made on the archs
+    that every seed has finished (at least 3), else on the first seed alone. ``noise_cap_tau``:
     the τ that independent seed noise alone would leave an unchanged ranking — the Pearson r of the first two
     seeds at ``epochs`` on the compared archs, raised to a ``len(seeds)``-seed mean on one side and a
     ``len(long_seeds)``-seed mean on the other (Spearman–Brown), as τ = (2/π)·asin(ρ); NaN with fewer than 3
@@ -75,8 +76,12 @@ def budget_check(v: Validator, archs: Sequence[Arch], epochs: int, factor: int, 
     with_truth = [a for a in archs if isinstance(ground_truth(v, a, epochs, seeds), float)]
     long_seeds = [s for s in seeds if with_truth and all(v.lookup(a, long_e, s) is not None for a in with_truth)]
     complete = len(long_seeds) == len(seeds)
+    compared = list(archs)
+    every_seed = [a for a in with_truth if all(v.lookup(a, long_e, s) is not None for s in seeds)]
+    if not complete and len(every_seed) >= 3:  # meanwhile: the archs every seed has finished, compared as asked
+        long_seeds, compared = list(seeds), every_seed
     long_seeds = long_seeds or list(seeds[:1])
-    b = budget_stability(v, archs, epochs, factor, seeds, n_boot, long_seeds=long_seeds)
+    b = budget_stability(v, compared, epochs, factor, seeds, n_boot, long_seeds=long_seeds)
     failed = sum(1 for a in with_truth if any((r := v.lookup(a, long_e, s)) is not None and r.get("status") != "ok"
                                               for s in long_seeds))
     names = set(b["names"])

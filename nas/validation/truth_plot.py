@@ -147,9 +147,8 @@ def _budget(ax: Any, s: Mapping[str, Any], epochs: int, factor: int) -> None:
     ax.set_ylabel(f"mean of seed(s) {', '.join(map(str, b['long_seeds']))} at {factor * epochs} epochs (top-1 %)")
     c = b["corr"]
     cap = b.get("noise_cap_tau")
-    missing = [x for x in b.get("seeds", []) if x not in b["long_seeds"]]
     verdict = ("stable" if b.get("stable") else "not stable") if b.get("complete") else \
-        f"incomplete, seed(s) {', '.join(map(str, missing))} still to train"
+        f"pending, {s['plan'].budget_n - len(b['names'])} more nets training"
     ax.set_title(f"{title}\nτ {c['tau']:.2f} [{c['tau_lo']:.2f}, {c['tau_hi']:.2f}] on {c['n']} nets: {verdict} "
                  f"(τ ≥ {BUDGET_TAU})" + (f"\nseed noise alone would leave τ ≈ {cap:.2f}" if _finite(cap) else ""),
                  fontsize=9)

@@ -90,8 +90,10 @@ def _budget_line(s: Mapping[str, Any]) -> str:
     factor = b["epochs_long"] // b["epochs"]
     seeds, cap = b["long_seeds"], b["noise_cap_tau"]
     if not b["complete"]:
-        verdict = "pending: the other seed's trainings at 2·E are not all done"
-        long = f"one training (seed {seeds[0]})"
+        todo = s["plan"].budget_n - len(b["names"])
+        verdict = f"pending: {todo} of the {s['plan'].budget_n} archs still to finish every seed at 2·E"
+        long = (f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
+                else f"one training (seed {seeds[0]})")
     else:
         verdict = ("stable" if b["stable"] else "**not stable**") + f" (needed τ ≥ {BUDGET_TAU})"
         long = (f"the mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1

@@ -99,15 +99,17 @@ def test_truth_checks(trained) -> None:
 
 
 def test_budget_check_waits_for_the_second_seed_and_drops_a_failed_net(trained, tmp_path: Path) -> None:
-    """While seed 1 at 2·E is missing for one net, the verdict waits (seed 0 alone); a failed training at 2·E
-    leaves only its net out."""
+    """While seed 1 at 2·E is missing for one net, the verdict waits and the 3 nets both seeds finished are
+    compared as asked (2-seed means); with fewer than 3 such nets, seed 0 alone on all; a failed training at
+    2·E leaves only its net out."""
     folder, validators, plan = trained
     v = validators[0]
     archs, cache = v.archs(4), folder / "train_cache.jsonl"
     lines = [json.loads(x) for x in cache.read_text().splitlines()]
-    target = v.key(archs[1], 4, 1)
-    for mode in ("missing", "failed"):
-        kept = [r for r in lines if train_record_key(r) != target]
+    target, second = v.key(archs[1], 4, 1), v.key(archs[2], 4, 1)
+    for mode in ("missing", "two missing", "failed"):
+        gone = {target, second} if mode == "two missing" else {target}
+        kept = [r for r in lines if train_record_key(r) not in gone]
         if mode == "failed":
             kept.append({**next(r for r in lines if train_record_key(r) == target), "status": "failed"})
         (tmp_path / mode).mkdir()
@@ -115,6 +117,10 @@ def test_budget_check_waits_for_the_second_seed_and_drops_a_failed_net(trained, 
         w = make_validator(Path(plan.spaces[0].space), small_setup(), tmp_path / mode / "c.jsonl")
         b = budget_check(w, w.archs(4), 2, 2, (0, 1), n_boot=20)
         if mode == "missing":
+            assert b["long_seeds"] == [0, 1] and not b["complete"] and not b["stable"]
+            assert b["names"] == [archs[i].name for i in (0, 2, 3)]
+            assert b["long"][1] == pytest.approx((w.accuracy(archs[2], 4, 0) + w.accuracy(archs[2], 4, 1)) / 2)
+        elif mode == "two missing":
             assert b["long_seeds"] == [0] and not b["complete"] and not b["stable"] and len(b["names"]) == 4
             assert b["long"][1] == pytest.approx(w.accuracy(archs[1], 4, 0))
         else:
