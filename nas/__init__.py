@@ -19,11 +19,38 @@ The public API::
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
-from nas import zoo
-from nas.arch import Arch, ArchError, BlockArgs, HeadArgs, SEArgs, StemArgs, arch_key, dump_arch, load_arch
-from nas.version import __version__
+
+
+def _checkout_search_spaces() -> None:
+    """Make ``nas.search_spaces`` this checkout's top-level ``search_spaces/`` when ``nas`` is imported from a
+    source checkout (a wheel installs it as ``nas/search_spaces/``): otherwise it would be the folder of
+    whichever checkout is *installed* — or nothing, where none is."""
+    here = Path(__file__).resolve().parent
+    folder = here.parent / "search_spaces"
+    installed = (here / "search_spaces").is_dir()  # a wheel's layout
+    if "nas.search_spaces" in sys.modules or installed or not (folder / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location("nas.search_spaces", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["nas.search_spaces"] = module
+    spec.loader.exec_module(module)
+    globals()["search_spaces"] = module  # what the import system sets on the parent package
+
+
+_checkout_search_spaces()
+
+from nas import zoo  # noqa: E402 (after the checkout's search spaces are set)
+from nas.arch import (Arch, ArchError, BlockArgs, HeadArgs, SEArgs, StemArgs, arch_key, dump_arch,  # noqa: E402
+                      load_arch)
+from nas.version import __version__  # noqa: E402
 
 _LAZY = {
     "build_model": "nas.model.builder",

@@ -3,6 +3,7 @@
 * :func:`cpu_name` — the CPU model (``/proc/cpuinfo``), or the platform's word for it;
 * :func:`describe` — CPU, cores, GPU, torch, Python and intra-op threads, as recorded beside every benchmark,
   cached training and latency table;
+* :func:`available_memory` — bytes of memory a new allocation can get (``MemAvailable``);
 * :func:`loadavg` / :func:`fmt_load` — the 1/5/15-minute load averages;
 * :class:`OtherCpuLoad` / :func:`other_busy_cores` — CPU cores kept busy by *other* processes: the machine's
   busy time (``/proc/stat``) minus this process's own CPU time, per elapsed time. Unlike the load average this
@@ -28,8 +29,8 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["BusyLoop", "CpuUse", "OtherCpuLoad", "cpu_name", "describe", "fmt_load", "loadavg", "niced_compete",
-           "other_busy_cores"]
+__all__ = ["BusyLoop", "CpuUse", "OtherCpuLoad", "available_memory", "cpu_name", "describe", "fmt_load", "loadavg",
+           "niced_compete", "other_busy_cores"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,6 +59,20 @@ def describe(threads: int | None = None) -> dict[str, Any]:
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(),
             "threads": int(threads) if threads is not None else torch.get_num_threads()}
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation without swapping (``MemAvailable`` in ``/proc/meminfo``,
+    the kernel's estimate), or ``None`` where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key == "MemAvailable" and value.split()[1:2] == ["kB"]:
+                    return int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def loadavg() -> tuple[float, float, float] | None:

@@ -98,6 +98,13 @@ MALFORMED = [
     ("expand_ratio: 3,", "expand_ratio: 3, se_ratio: 1.5,", "blocks[1].se_ratio: must be in [0, 1] (got 1.5)"),
     ("head: {filters: 64}", "head: {filters: 64, dropout: 2}", "head.dropout: must be in [0, 1) (got 2)"),
     ("resolution: 224", "resolution: 16", "resolution: must be ≥ 32 (got 16)"),
+    # a file states what a silent default would change: the input size, the classes, the stem and head widths
+    ("resolution: 224\n", "", "resolution: missing required field"),
+    ("num_classes: 10\n", "", "num_classes: missing required field"),
+    ("head: {filters: 64}\n", "", "head: missing required field"),
+    ("head: {filters: 64}", "head: {dropout: 0.2}", "head.filters: missing required field"),
+    ("stem: {filters: 16, kernel_size: 3, strides: 2}", "stem: {filters: 16, kernel_size: 3}",
+     "stem.strides: missing required field"),
 ]
 
 

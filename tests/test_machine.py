@@ -90,3 +90,8 @@ def test_busy_loop_on_a_core_that_does_not_exist_is_one_error() -> None:
     with pytest.raises(RuntimeError, match="core 4096"):
         loop.start()
     assert loop.process is None and not loop.running
+
+
+def test_available_memory_is_the_kernels_estimate_below_the_physical_total() -> None:
+    free = machine.available_memory()
+    assert free is not None and 0 < free <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -1,8 +1,9 @@
 """Plain data (a parsed YAML file, a dict) → validated :class:`~nas.arch.spec.Arch` and
 :class:`~nas.arch.spec.BlockArgs`.
 
-This module checks the *shape* of the data — unknown fields (with a suggestion), missing required ones —
-and fills in defaults; the values themselves are checked by the dataclasses as they are made
+This module checks the *shape* of the data — unknown fields (with a suggestion), missing required ones
+(:data:`ARCH_REQUIRED`, :data:`PART_REQUIRED`) — and fills in defaults; the values themselves are checked by
+the dataclasses as they are made
 (:mod:`nas.arch.fields`), and their errors are re-labelled here with the source and the location. Errors are
 one-line :class:`~nas.arch.spec.ArchError` s naming the source, the block index and the field::
 
@@ -18,7 +19,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from nas.arch.fields import block_rules, integer
 from nas.arch.spec import BLOCK_DEFAULTS, BLOCK_REQUIRED, Arch, ArchError, BlockArgs, HeadArgs, SEArgs, StemArgs
 
-__all__ = ["arch_from_dict", "block_from_dict"]
+__all__ = ["ARCH_REQUIRED", "PART_REQUIRED", "arch_from_dict", "block_from_dict"]
 
 T = TypeVar("T")
 
@@ -65,15 +66,22 @@ def block_from_dict(data: Any, source: str, where: str = "block") -> BlockArgs:
     return block
 
 
+#: What a file must state, because a silent default would build another network than the one meant (a
+#: 32-px net read at 224 px, a 1280-wide head on a 64-wide net): exactly what :meth:`Arch.to_yaml` always
+#: writes. Everything else has a default that every reference network shares (``se_ratio`` 0, …).
+ARCH_REQUIRED = ("name", "resolution", "num_classes", "stem", "blocks", "head")
+PART_REQUIRED = {"stem": ("filters", "kernel_size", "strides"), "head": ("filters",), "se": ()}
+
+
 def _part(data: Mapping[str, Any], key: str, cls: type[T], source: str) -> T:
     value = data.get(key, {})
-    _keys(source, key, value, _fields(cls))
+    _keys(source, key, value, _fields(cls), PART_REQUIRED[key])
     return _make(source, key, lambda: cls(**value))
 
 
 def arch_from_dict(data: Any, source: str) -> Arch:
     """A validated :class:`Arch` from plain data (a parsed YAML file); errors name ``source``."""
-    _keys(source, "", data, _fields(Arch), ("name", "blocks"))
+    _keys(source, "", data, _fields(Arch), ARCH_REQUIRED)
     blocks_data = data["blocks"]
     if not isinstance(blocks_data, list) or not blocks_data:
         _fail(source, "blocks", f"expected a non-empty list of blocks, got {blocks_data!r}")

@@ -20,7 +20,7 @@ import numbers
 from typing import Any, NoReturn
 
 __all__ = [
-    "ACTIVATIONS", "BLOCK_KINDS", "BN_MOMENTUM_MAX", "HEAD_WIDTH_RULES", "KERNELS", "SE_GATES", "SE_SOURCES",
+    "ACTIVATIONS", "BLOCK_KINDS", "BN_MOMENTUM_MAX", "HEAD_WIDTH_RULES", "KERNELS", "LIMITS", "SE_GATES", "SE_SOURCES",
     "STEM_POOLS", "STRIDES", "ArchError", "block_rules", "bn_momentum", "boolean", "choice", "fail", "integer",
     "kernel", "normalise_number", "number",
 ]
@@ -39,6 +39,11 @@ STRIDES = (1, 2)
 #: 0.0003 (MnasNet); a value above 0.5 would trust one batch more than all the history, which no reference
 #: does — it is TensorFlow's meaning (decay 0.9, 0.99, 0.997, 0.9997), whose PyTorch value is 1 − it.
 BN_MOMENTUM_MAX = 0.5
+#: Upper bounds on sizes, far above every published mobile network, so that a typo (``num_repeat: 40000``)
+#: is a one-line error instead of a build that runs out of memory or a MACs count that never ends. The
+#: largest reference points: EfficientNet-L2 (Xie et al. 2020) at 800 px with 5504 head channels and 22
+#: blocks in a stage (``4 × 5.3``); ImageNet-21k has 21,843 classes.
+LIMITS = {"resolution": 2048, "num_repeat": 64, "filters": 16384, "num_classes": 100_000, "in_channels": 1024}
 
 
 class ArchError(ValueError):
@@ -82,12 +87,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def integer(owner: str, where: str, value: Any, minimum: int | None = None) -> int:
-    """``value`` as an ``int`` (no bool, no float — ``3.0`` is refused), at least ``minimum``."""
+def integer(owner: str, where: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` (no bool, no float — ``3.0`` is refused), in ``[minimum, maximum]``."""
     if not _is_int(value):
         fail(owner, where, f"expected an integer, got {value!r}")
     if minimum is not None and value < minimum:
         fail(owner, where, f"must be ≥ {minimum} (got {value})")
+    if maximum is not None and value > maximum:
+        fail(owner, where, f"must be ≤ {maximum} (got {value}); see nas.arch.fields.LIMITS")
     return int(value)
 
 

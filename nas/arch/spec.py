@@ -47,8 +47,8 @@ from typing import Any
 import yaml
 
 from nas.arch import fields
-from nas.arch.fields import (ACTIVATIONS, BLOCK_KINDS, HEAD_WIDTH_RULES, KERNELS, SE_GATES, SE_SOURCES, STEM_POOLS,
-                             STRIDES, ArchError, normalise_number)
+from nas.arch.fields import (ACTIVATIONS, BLOCK_KINDS, HEAD_WIDTH_RULES, KERNELS, LIMITS, SE_GATES, SE_SOURCES,
+                             STEM_POOLS, STRIDES, ArchError, normalise_number)
 
 __all__ = [
     "ACTIVATIONS",
@@ -91,6 +91,8 @@ def expanded_width(in_chs: int, expand_ratio: float) -> int:
     return in_chs if expand_ratio == 1 else make_divisible(in_chs * expand_ratio, 8)
 
 
+_FILTERS = LIMITS["filters"]
+
 #: Fields every ``blocks`` entry states; the others default to ``se_ratio 0``, ``id_skip true``, the network's
 #: activation and ``pw_act false``.
 BLOCK_REQUIRED = ("block", "num_repeat", "kernel_size", "strides", "expand_ratio", "input_filters",
@@ -117,7 +119,7 @@ class StemArgs:
 
     def __post_init__(self) -> None:
         o = "StemArgs"
-        _set(self, "filters", fields.integer(o, "filters", self.filters, 1))
+        _set(self, "filters", fields.integer(o, "filters", self.filters, 1, _FILTERS))
         _set(self, "kernel_size", fields.choice(o, "kernel_size", self.kernel_size, KERNELS["conv"]))
         _set(self, "strides", fields.choice(o, "strides", self.strides, STRIDES))
         _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
@@ -148,10 +150,10 @@ class HeadArgs:
     def __post_init__(self) -> None:
         o = "HeadArgs"
         if self.filters is not None:
-            _set(self, "filters", fields.integer(o, "filters", self.filters, 1))
+            _set(self, "filters", fields.integer(o, "filters", self.filters, 1, _FILTERS))
         _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
         if self.hidden_filters is not None:
-            _set(self, "hidden_filters", fields.integer(o, "hidden_filters", self.hidden_filters, 1))
+            _set(self, "hidden_filters", fields.integer(o, "hidden_filters", self.hidden_filters, 1, _FILTERS))
         _set(self, "dropout", fields.number(o, "dropout", self.dropout, 0, 1, hi_open=True))  # 1 drops everything
         _set(self, "width_rule", fields.choice(o, "width_rule", self.width_rule, HEAD_WIDTH_RULES))
 
@@ -195,13 +197,13 @@ class BlockArgs:
     def __post_init__(self) -> None:
         o = "BlockArgs"
         kind = fields.choice(o, "block", self.block, BLOCK_KINDS)
-        _set(self, "num_repeat", fields.integer(o, "num_repeat", self.num_repeat, 1))
+        _set(self, "num_repeat", fields.integer(o, "num_repeat", self.num_repeat, 1, LIMITS["num_repeat"]))
         _set(self, "kernel_size", fields.kernel(o, kind, self.kernel_size))
         _set(self, "strides", fields.choice(o, "strides", self.strides, STRIDES))
         _set(self, "expand_ratio", fields.number(o, "expand_ratio", self.expand_ratio, 1, 16))
-        width = fields.integer(o, "input_filters", self.input_filters)
+        width = fields.integer(o, "input_filters", self.input_filters, None, _FILTERS)
         _set(self, "input_filters", width if width == 0 else fields.integer(o, "input_filters", width, 1))
-        _set(self, "output_filters", fields.integer(o, "output_filters", self.output_filters, 1))
+        _set(self, "output_filters", fields.integer(o, "output_filters", self.output_filters, 1, _FILTERS))
         _set(self, "se_ratio", fields.number(o, "se_ratio", self.se_ratio, 0, 1))
         fields.boolean(o, "id_skip", self.id_skip)
         _set(self, "activation", fields.choice(o, "activation", self.activation, ACTIVATIONS, optional=True))
@@ -282,9 +284,9 @@ def _check_arch(a: Arch) -> None:
     for name, cls in (("stem", StemArgs), ("head", HeadArgs), ("se", SEArgs)):
         if not isinstance(getattr(a, name), cls):
             fields.fail(o, name, f"expected a {cls.__name__}, got {type(getattr(a, name)).__name__}")
-    _set(a, "resolution", fields.integer(o, "resolution", a.resolution, 32))
-    _set(a, "num_classes", fields.integer(o, "num_classes", a.num_classes, 1))
-    _set(a, "in_channels", fields.integer(o, "in_channels", a.in_channels, 1))
+    _set(a, "resolution", fields.integer(o, "resolution", a.resolution, 32, LIMITS["resolution"]))
+    _set(a, "num_classes", fields.integer(o, "num_classes", a.num_classes, 1, LIMITS["num_classes"]))
+    _set(a, "in_channels", fields.integer(o, "in_channels", a.in_channels, 1, LIMITS["in_channels"]))
     _set(a, "activation", fields.choice(o, "activation", a.activation, ACTIVATIONS))
     _set(a, "width_multiplier", fields.number(o, "width_multiplier", a.width_multiplier, 0, 8, lo_open=True))
     _set(a, "depth_multiplier", fields.number(o, "depth_multiplier", a.depth_multiplier, 0, 8, lo_open=True))

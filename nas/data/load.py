@@ -15,7 +15,28 @@ from nas.data.spec import FASHION_MNIST_CLASSES, SPEC_FORMS, DataError, install_
 from nas.data.splits import FIXED_STREAM, DatasetSplits, normalize_, stratified_indices
 from nas.data.synthetic import SYNTHETIC_DEFAULTS, make_synthetic
 
-__all__ = ["load_dataset", "load_raw"]
+__all__ = ["MEMORY_SHARE", "check_memory", "load_dataset", "load_raw"]
+
+#: The largest share of the available memory (:func:`nas.machine.available_memory`) the images may take: the
+#: model, its activations and the optimizer need the rest.
+MEMORY_SHARE = 0.8
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def check_memory(kind: str, images: int, channels: int, resolution: int) -> None:
+    """Refuse, before allocating, a dataset whose float32 tensors (``images × channels × resolution²`` × 4
+    bytes) would not fit in :data:`MEMORY_SHARE` of the available memory: a typo (``--resolution 2240``) is
+    then a one-line :class:`DataError` rather than minutes of swapping and an out-of-memory kill."""
+    from nas.machine import available_memory
+
+    need, free = images * channels * resolution * resolution * 4, available_memory()
+    if free is not None and need > MEMORY_SHARE * free:
+        raise DataError(f"{kind}: {images} images of {channels}×{resolution}×{resolution} need {_size(need)} in "
+                        f"memory, more than {MEMORY_SHARE:.0%} of the {_size(free)} available; "
+                        "lower the resolution or the train/test sizes")
 
 
 def load_dataset(
@@ -41,6 +62,8 @@ def load_dataset(
             raise DataError(f"{parsed.kind}: {label} must be a positive integer, got {value!r}")
     if parsed.kind == "synthetic":
         opts = {**SYNTHETIC_DEFAULTS, **parsed.options}
+        check_memory(parsed.kind, (train_size or opts["train"]) + (test_size or opts["test"]), opts["channels"],
+                     resolution or opts["resolution"])
         return make_synthetic(
             num_classes=opts["classes"],
             in_channels=opts["channels"],
@@ -55,6 +78,7 @@ def load_dataset(
     test_idx = _subset(parsed.kind, "test", raw.test.labels, test_size, np.random.default_rng([FIXED_STREAM, 1]))
     native, channels = raw.describe(train_idx, test_idx)
     res = resolution or native
+    check_memory(parsed.kind, len(train_idx) + len(test_idx), channels, res)
     x_train = raw.train.fetch(train_idx, res, channels)
     x_test = raw.test.fetch(test_idx, res, channels)
     mean, std = normalize_(x_train, x_test)

@@ -266,7 +266,8 @@ class LatencyTable:
         diffs = table.mismatches(device=device, threads=threads, backend=backend)
         if diffs:
             message = (f"{path}: table was measured on another setup: {'; '.join(diffs)} "
-                       f"(rebuild it here with `nas build-lut`, or load it forced)")
+                       "(rebuild it here with `nas build-lut`; from Python, `LatencyTable.load(..., force=True)` "
+                       "uses it anyway)")
             if not force:
                 raise LUTError(message)
             warnings.warn(message, UserWarning, stacklevel=2)

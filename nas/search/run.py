@@ -105,9 +105,10 @@ def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir}: no such run directory")
-    info = read_json(run_dir / "run.json") or {}
-    if (run_dir / "run.json").is_file() and not info:
+    info = read_json(run_dir / "run.json")
+    if (run_dir / "run.json").is_file() and info is None:
         raise ValueError(f"{run_dir / 'run.json'}: not a readable JSON object")
+    info = info or {}  # `{}` records nothing: the study is the run directory's own study.db, as without a run.json
     local = f"sqlite:///{run_dir / 'study.db'}"
     url = storage or info.get("storage") or local
     if url.startswith("sqlite:///"):

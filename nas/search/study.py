@@ -110,6 +110,9 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
         engine.dispose()
     except Exception as exc:  # a missing driver, an unreachable or refusing server
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, ModuleNotFoundError):
+            first += (f" (SQLAlchemy's {parsed.get_backend_name()} driver is not installed; the supported storages are "
+                      "sqlite:///FILE.db and, for many workers, postgresql://USER@HOST/DB with the [postgres] extra)")
         raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {first}") from None
 
 

@@ -55,6 +55,12 @@ ROUTES: list[tuple[str, str, Callable[[Arch], Any], str]] = [
      "head.width_rule: must be one of scale, fixed, grow (got 'shrink')"),
     ("head: {filters: 64}", "head: {filters: 64.0}", lambda a: HeadArgs(filters=64.0),
      "head.filters: expected an integer, got 64.0"),
+    ("num_repeat: 2,", "num_repeat: 100000,", lambda a: _b0(a, num_repeat=100000),
+     "blocks[0].num_repeat: must be ≤ 64 (got 100000); see nas.arch.fields.LIMITS"),
+    ("resolution: 224", "resolution: 100000", lambda a: a.replace(resolution=100000),
+     "resolution: must be ≤ 2048 (got 100000); see nas.arch.fields.LIMITS"),
+    ("head: {filters: 64}", "head: {filters: 1000000}", lambda a: HeadArgs(filters=1000000),
+     "head.filters: must be ≤ 16384 (got 1000000); see nas.arch.fields.LIMITS"),
 ]
 
 

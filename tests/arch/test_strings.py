@@ -23,6 +23,10 @@ EXPRESSIBLE = {
 }
 
 
+def _stem(filters: int) -> dict:
+    return {"filters": filters, "kernel_size": 3, "strides": 2}
+
+
 def _timm_round_trip(arch: Arch) -> None:
     """A timm round trip gives the same network, and the same Arch unless a ds stage with an activated
     pointwise conv says id_skip: true; a network in which such a block takes its skip cannot be written."""
@@ -119,7 +123,7 @@ def test_timm_dsa_blocks_never_skip() -> None:
     (BlockArgs("ds", 1, 3, 1, 1, 40, 48, pw_act=True), {"width_multiplier": 0.25}),  # 40, 48 → 16, 16
 ])
 def test_a_skipping_activated_ds_block_has_no_timm_form(block: BlockArgs, changes: dict) -> None:
-    base = load_arch({"name": "n", "stem": {"filters": block.input_filters},
+    base = load_arch({"name": "n", "resolution": 224, "num_classes": 1000, "stem": _stem(block.input_filters),
                       "blocks": [dataclasses.asdict(block)], "head": {"filters": None}})
     arch = base.replace(**changes)
     assert any(layer.skip for layer in resolve(arch))
@@ -140,8 +144,8 @@ def test_a_dsa_block_that_cannot_skip_is_written_as_timm_does() -> None:
 
 def test_fractional_expansion_builds_timms_width() -> None:
     b = decode_block("ir_r1_k3_s1_e2.5_c40", "timm", input_filters=40)
-    base = load_arch({"name": "n", "stem": {"filters": 40}, "blocks": [dataclasses.asdict(b)],
-                      "head": {"filters": None}})
+    base = load_arch({"name": "n", "resolution": 224, "num_classes": 1000, "stem": _stem(40),
+                      "blocks": [dataclasses.asdict(b)], "head": {"filters": None}})
     assert resolve(base)[1].mid_chs == 104  # timm: make_divisible(40 * 2.5) = 104, not 100
     block = nas.build_model(base).blocks[0][0]
     assert block.conv_pw[0].out_channels == block.conv_dw[0].out_channels == 104

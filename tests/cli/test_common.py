@@ -121,3 +121,22 @@ def test_a_shim_runs_the_checkout_it_sits_in(script: str, tmp_path: Path) -> Non
     proc = subprocess.run([sys.executable, str(tmp_path / "scripts" / script), "--help"], capture_output=True,
                           text=True, timeout=120, cwd=tmp_path / "scripts")
     assert proc.returncode == 0 and proc.stdout.startswith("the other checkout "), proc.stderr
+
+
+def test_a_checkout_reads_its_own_search_spaces(tmp_path: Path) -> None:
+    """``nas`` imported from another checkout takes that checkout's search_spaces/, not the installed one's."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "nas", tmp_path / "nas", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "search_spaces", tmp_path / "search_spaces", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "search_spaces" / "mnasnet.yaml").rename(tmp_path / "search_spaces" / "mine.yaml")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import nas.search_spaces as s, nas; "
+            "print(s.__file__); print(s.names()); print(nas.search_spaces is s)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [str(tmp_path / "search_spaces" / "__init__.py"),
+                                        str(sorted({p.stem for p in (root / "search_spaces").glob("*.yaml")}
+                                                   - {"mnasnet"} | {"mine"})),
+                                        "True"]

@@ -33,3 +33,21 @@ def test_real_fashion_mnist_stratified_subset():
     assert np.bincount(y.numpy(), minlength=10).tolist() == [100] * 10
     assert np.bincount(splits.test.tensors[1].numpy(), minlength=10).tolist() == [50] * 10
     assert 0.2 < splits.mean[0] < 0.4 and 0.25 < splits.std[0] < 0.45  # Fashion-MNIST: ~0.286 / ~0.353
+
+
+def test_a_dataset_larger_than_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    import nas.machine
+
+    monkeypatch.setattr(nas.machine, "available_memory", lambda: 2**27)  # 128 MiB: 102.4 MiB for images
+    # synthetic 512 + 256 images of 3×64×64 float32: 768 · 3 · 4096 · 4 B = 36 MiB fits ...
+    assert load_dataset("synthetic", resolution=64).train.tensors[0].shape == (512, 3, 64, 64)
+    # ... 3×128×128 (144 MiB) does not
+    with pytest.raises(DataError, match=r"^synthetic: 768 images of 3×128×128 need 144\.0 MiB in memory, more "
+                                        r"than 80% of the 128\.0 MiB available; lower the resolution or the "
+                                        r"train/test sizes$"):
+        load_dataset("synthetic", resolution=128)
+    make_idx_dir(tmp_path, n_train=40, n_test=20)
+    monkeypatch.setattr(nas.machine, "available_memory", lambda: 60 * 64 * 64 * 4)  # 60 images at 64 px, 100%
+    with pytest.raises(DataError, match=r"^idx: 60 images of 1×64×64 need 0\.9 MiB in memory, more than 80%"):
+        load_dataset(f"idx:{tmp_path}", resolution=64)
+    assert load_dataset(f"idx:{tmp_path}", resolution=57).train.tensors[0].shape == (40, 1, 57, 57)

@@ -53,7 +53,8 @@ def test_count_equals_measurement_for_every_zoo_net() -> None:
 def _two_stages() -> Arch:
     """stem 8 (stride 1) → 2 × mbconv e4 8→8 → 2 × mbconv e4 8→16 (stride 2), no head conv, at 32 px."""
     blocks = [BlockArgs("mbconv", 2, 3, 1, 4, 8, 8), BlockArgs("mbconv", 2, 3, 2, 4, 8, 16)]
-    return nas.load_arch({"name": "two", "resolution": 32, "stem": {"filters": 8, "kernel_size": 3, "strides": 1},
+    return nas.load_arch({"name": "two", "resolution": 32, "num_classes": 1000,
+                          "stem": {"filters": 8, "kernel_size": 3, "strides": 1},
                           "blocks": [vars(b) for b in blocks], "head": {"filters": None}})
 
 

@@ -197,3 +197,17 @@ def test_relative_storage_recorded_elsewhere_falls_back_to_the_run_dir(space_fil
     monkeypatch.chdir(elsewhere)
     run = open_run(tmp_path / run_dir)
     assert run.storage == f"sqlite:///{tmp_path / run_dir / 'study.db'}" and run.study_name == run_dir.name
+
+
+def test_run_json_that_records_nothing_means_the_run_dirs_own_database(tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"^\S+/r/study\.db: no such study database$"):
+        open_run(run_dir)
+    (run_dir / "study.db").write_bytes(b"")
+    run = open_run(run_dir)
+    assert (run.storage, run.study_name, run.settings) == (f"sqlite:///{run_dir / 'study.db'}", None, {})
+    (run_dir / "run.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"run\.json: not a readable JSON object$"):
+        open_run(run_dir)

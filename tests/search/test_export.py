@@ -77,6 +77,15 @@ def test_another_target_exports_beside_the_front_and_names_unconfirmed_networks(
     assert (f"note: {len(single)} of the {len(listing['networks'])} are judged on their single search timing, not "
             "confirmed (the confirmation timed the front at the study's own 6 ms target): single timings on a "
             "front tend to read low (pareto.yaml: latency_confirmed)") in capsys.readouterr().out.splitlines()
+    capsys.readouterr()
+    assert nas.cli.main(["export", str(run_dir), "--target", "1ms"]) == 0  # nothing meets it: the closest, noted
+    listing = yaml.safe_load((run_dir / "target-1ms" / "pareto.yaml").read_text())
+    single = [r for r in listing["networks"] if not r["latency_confirmed"]]
+    lines = capsys.readouterr().out.splitlines()
+    folder = run_dir / "target-1ms" / "pareto"
+    assert (f"no trial met the 1 ms target (fastest: 2.76 ms); exported the 5 closest to {folder}/, marked "
+            "feasible: false") in lines
+    assert not single and not any(line.startswith("note: ") for line in lines)  # the fastest are the front's: confirmed
     assert (run_dir / "pareto.yaml").read_text() == before  # the search's own, confirmed front stays
     # the report at that target is drawn beside its export; the run's own report stays
     assert nas.cli.main(["report", str(run_dir)]) == 0

@@ -350,13 +350,17 @@ def test_malformed_space_files_fail_with_one_line(tmp_path: Path, extra: str, me
     assert "\n" not in text and text.startswith(f"{path}: ") and message in text, text
 
 
+INLINE = ("name: s, resolution: 32, num_classes: 10, stem: {filters: 32, kernel_size: 3, strides: 2}, "
+          "head: {filters: 64}, ")
+
+
 @pytest.mark.parametrize("content,message", [
     ("name: x\nskeleton: mnasnet_b2\n", "skeleton: unknown zoo network 'mnasnet_b2' (did you mean 'mnasnet_b1'?); "
                                         "known: efficientnet_b0, "),
-    ("name: x\nskeleton: {name: s, blocks: [{block: mbconv, num_repeat: 1, kernel_size: 4, strides: 1, "
+    ("name: x\nskeleton: {" + INLINE + "blocks: [{block: mbconv, num_repeat: 1, kernel_size: 4, strides: 1, "
      "expand_ratio: 1, input_filters: 32, output_filters: 16}]}\n",
      "skeleton.blocks[0].kernel_size: must be one of 3, 5, 7 (got 4)"),
-    ("name: x\nskeleton: {name: s, blocks: [{block: conv, num_repeat: 1, kernel_size: 1, strides: 1, "
+    ("name: x\nskeleton: {" + INLINE + "blocks: [{block: conv, num_repeat: 1, kernel_size: 1, strides: 1, "
      "expand_ratio: 1, input_filters: 32, output_filters: 16}]}\nper_stage: {block: [conv, mbconv]}\n",
      "per_stage: stage 0 can realise an invalid block: blocks[0].kernel_size: must be one of 3, 5, 7 (got 1)"),
     ("name: x\nskeleton: [mnasnet_b1\n", "invalid YAML"),
