@@ -29,7 +29,7 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 
 def _fail(source: str, where: str, message: str) -> None:
-    raise ArchError(f"{source}: {where}: {message}", where, message)
+    raise ArchError(f"{source}: {where}: {message}" if where else f"{source}: {message}", where, message)
 
 
 def _keys(source: str, where: str, data: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:

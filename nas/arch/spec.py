@@ -293,6 +293,7 @@ def _check_arch(a: Arch) -> None:
     _set(a, "drop_path_rate", fields.number(o, "drop_path_rate", a.drop_path_rate, 0, 1))
     _set(a, "bn_eps", fields.number(o, "bn_eps", a.bn_eps, 0, 1, lo_open=True))
     _set(a, "bn_momentum", fields.bn_momentum(o, a.bn_momentum))
+    _check_scaled(a)
     previous, previous_where = a.stem.filters, "stem.filters"
     for i, b in enumerate(a.blocks):
         where = f"blocks[{i}]"
@@ -307,6 +308,27 @@ def _check_arch(a: Arch) -> None:
         except ArchError as exc:
             raise exc.at(f"<{o}>", where) from None
         previous, previous_where = b.output_filters, f"{where}.output_filters"
+
+
+def _check_scaled(a: Arch) -> None:
+    """The widths and repeats after the multipliers stay within :data:`~nas.arch.fields.LIMITS` too."""
+    if a.width_multiplier == 1 and a.depth_multiplier == 1:
+        return  # the fields themselves are checked
+    from nas.arch.layers import head_filters, round_filters, round_repeats  # layers builds on this module
+
+    wm, dm, top = a.width_multiplier, a.depth_multiplier, LIMITS["filters"]
+    widths = [("stem.filters", round_filters(a.stem.filters, wm))]
+    widths += [(f"blocks[{i}].output_filters", round_filters(b.output_filters, wm)) for i, b in enumerate(a.blocks)]
+    widths += [(f"head.{k}", head_filters(v, wm, a.head.width_rule))
+               for k, v in (("filters", a.head.filters), ("hidden_filters", a.head.hidden_filters)) if v]
+    for where, width in widths:
+        if width > top:
+            fields.fail("Arch", "width_multiplier", f"×{wm:g} makes {where} {width} wide, over the limit {top} "
+                                                    "(nas.arch.fields.LIMITS)")
+    for i, b in enumerate(a.blocks):
+        if (n := round_repeats(b.num_repeat, dm)) > LIMITS["num_repeat"]:
+            fields.fail("Arch", "depth_multiplier", f"×{dm:g} makes blocks[{i}] repeat {n} times, over the limit "
+                                                    f"{LIMITS['num_repeat']} (nas.arch.fields.LIMITS)")
 
 
 def validate(arch: Arch, source: str = "<arch>") -> None:

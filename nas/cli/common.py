@@ -62,6 +62,21 @@ def positive_int(text: str) -> int:
     return int(_number(int, text, 1, False, "a positive integer"))
 
 
+def pixels(minimum: int) -> Callable[[str], int]:
+    """argparse type: an input side in pixels from ``minimum`` to the architecture limit
+    (:data:`nas.arch.fields.LIMITS` ``resolution``)."""
+    from nas.arch.fields import LIMITS
+
+    top = LIMITS["resolution"]
+
+    def parse(text: str) -> int:
+        value = int(_number(int, text, minimum, False, f"an integer from {minimum} to {top}"))
+        if value > top:
+            raise argparse.ArgumentTypeError(f"expected an integer from {minimum} to {top}, got {text!r}")
+        return value
+    return parse
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: an integer ≥ 0."""
     return int(_number(int, text, 0, False, "an integer ≥ 0"))

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError
+from nas.cli.common import CliError, pixels
 
 __all__ = ["add_parser", "run"]
 
@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("target", metavar="ARCH_OR_SPACE", help="a BlockArgs YAML file or zoo name; with --space a "
                                                            "search space YAML or bundled space name")
     p.add_argument("--space", action="store_true", help="TARGET is a search space")
-    p.add_argument("--resolution", type=int, default=None,
+    p.add_argument("--resolution", type=pixels(32), default=None,
                    help="input size in pixels for MACs and memory (default: the file's resolution)")
     p.add_argument("--no-cost", action="store_true", help="spaces: skip building the skeleton to count params/MACs")
     p.set_defaults(run=run, prog=p.prog)
@@ -47,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     from nas.report.inspect import describe, describe_space
     from nas.space.load import load_space
 
-    if args.resolution is not None and args.resolution < 32:
-        raise CliError(f"--resolution must be ≥ 32 (got {args.resolution})")
     try:
         if args.space or _is_space_file(args.target):
             text = describe_space(load_space(args.target), costs=not args.no_cost)

@@ -5,7 +5,7 @@ network has to beat.
     nas scale mobilenet_v2 --latency-target 10ms
 
 Exit code 1 when even the smallest multiplier misses the target (that smallest network is still written).
-    nas scale mnasnet_b1 --latency-target 3ms --resolution 28 --in-channels 1 --num-classes 10 --out b1.yaml
+    nas scale mnasnet_b1 --latency-target 3ms --resolution 32 --in-channels 1 --num-classes 10 --out b1.yaml
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, latency_arg, non_negative_int, output_file, positive_int
+from nas.cli.common import CliError, latency_arg, non_negative_int, output_file, pixels, positive_int
 from nas.cli.specs import latency_method
 
 __all__ = ["add_parser", "run"]
@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (default: %(default)s)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads while measuring (default: 1; recorded)")
-    p.add_argument("--resolution", type=positive_int, default=None, help="input size in px (default: the arch's)")
+    p.add_argument("--resolution", type=pixels(32), default=None,
+                   help="input size in px, 32–2048 (default: the arch's)")
     p.add_argument("--in-channels", type=positive_int, default=None, help="input channels (default: the arch's)")
     p.add_argument("--num-classes", type=positive_int, default=None, help="classes (default: the arch's)")
     p.add_argument("--confirm", type=non_negative_int, default=2, metavar="N",

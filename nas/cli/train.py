@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, output_folder, positive_int
+from nas.cli.common import CliError, output_folder, pixels, positive_int
 from nas.cli.recipe import add_recipe_args, recipe_from_args
 
 __all__ = ["add_parser", "run"]
@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="dataset spec: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, synthetic, … "
                         "(see nas.data; default: fashion-mnist)")
     add_recipe_args(p, epochs=10, epochs_help="training epochs", seed_help="training and data-subset seed")
-    p.add_argument("--resolution", type=positive_int, default=32, help="input side in pixels (default: 32)")
+    p.add_argument("--resolution", type=pixels(8), default=32, help="input side in pixels, 8–2048 (default: 32)")
     p.add_argument("--train-size", type=positive_int, default=None, help="stratified train subset size (default: all)")
     p.add_argument("--test-size", type=positive_int, default=None, help="stratified test subset size (default: all)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
@@ -67,18 +67,37 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
     return config, data, model, arch_key(arch)
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation that failed (torch's CPU or CUDA allocator, or Python's)."""
+    import torch
+
+    return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+
+
+def _memory_error(args: argparse.Namespace, exc: BaseException) -> CliError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return CliError(f"{args.arch}: out of memory at batch {args.batch_size}, {args.resolution} px ({first}); lower "
+                    "--batch-size or --resolution")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train ``args.arch``; write the checkpoint and ``result.json`` under ``--out``."""
     from nas.train import CheckpointError, train
 
     name = Path(args.arch).stem  # the file's stem, or the zoo name
     out = output_folder(args.out if args.out is not None else Path("runs") / "train" / name)
-    config, data, model, key = _prepare(args)
-    try:  # KeyboardInterrupt: train() has saved the checkpoint; nas.cli.main reports it
+    try:
+        config, data, model, key = _prepare(args)
+        # KeyboardInterrupt: train() has saved the checkpoint; nas.cli.main reports it
         result = train(model, data, config, checkpoint=out / "checkpoint.pt", progress=not args.no_progress,
                        identity={"arch_key": key})
     except CheckpointError as exc:
         raise CliError(exc) from None
+    except (RuntimeError, MemoryError) as exc:
+        if _out_of_memory(exc):
+            raise _memory_error(args, exc) from None
+        raise
     except FloatingPointError as exc:
         print(f"{args.prog}: {exc}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, non_negative_int, pixels, positive_float, positive_int
 from nas.cli.recipe import add_recipe_args, recipe_from_args
 from nas.cli.validate_truth import TRUTH_DEFAULTS, TRUTH_PARTS, add_truth_arguments, run_truth, training_setup
 from nas.validation.proxy_scores import PROXY_INPUTS
@@ -54,7 +54,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="fashion-mnist", help="dataset spec (default: fashion-mnist)")
     p.add_argument("--train-size", type=positive_int, default=None, help="stratified train subset (default: all)")
     p.add_argument("--test-size", type=positive_int, default=None, help="stratified test subset (default: all)")
-    p.add_argument("--resolution", type=positive_int, default=None, help="input side in px (default: native)")
+    p.add_argument("--resolution", type=pixels(8), default=None, help="input side in px, 8–2048 (default: native)")
     add_recipe_args(p, epochs=None, epochs_help="training budget E in epochs (default: 3, or 12 for the truth parts)",
                     seed_help="arch sampling, training and proxy seed")
     p.add_argument("--noise-archs", type=positive_int, default=10, help="archs for the noise ceiling (default: 10)")

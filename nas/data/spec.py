@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nas.arch.fields import LIMITS as _LIMITS
+
 __all__ = [
     "DataError",
     "DataSpec",
@@ -98,4 +100,7 @@ def _parse_options(spec: str, text: str) -> dict[str, int]:
             raise DataError(f"data spec {spec!r}: {key} must be an integer, got {value!r}") from None
         if options[key] < 1 or (key == "classes" and options[key] < 2):
             raise DataError(f"data spec {spec!r}: {key}={options[key]} is too small")
+        top = _LIMITS["num_classes" if key == "classes" else "in_channels"]  # what a network may have
+        if options[key] > top:
+            raise DataError(f"data spec {spec!r}: {key}={options[key]} is more than a network may have ({top})")
     return options

@@ -188,12 +188,13 @@ def _staging(out: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (someone else's counts: signal 0 is then refused, not unknown)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's process
-        return True
+    except PermissionError:
+        pass
     return True
 
 

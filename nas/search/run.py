@@ -19,6 +19,7 @@ import optuna
 
 from nas.files import atomic_write
 from nas.search.config import SearchConfig
+from nas.search.study import parse_storage, shown_storage
 from nas.version import __version__
 
 __all__ = ["RunInfo", "load_run_study", "open_run", "read_json", "run_summary", "storage_run", "write_run_json",
@@ -98,8 +99,9 @@ class RunInfo:
 def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | None = None) -> RunInfo:
     """Resolve a run directory (``runs/<study>/``) to its storage URL and study name.
 
-    The storage is ``storage``, else the one ``run.json`` records, else ``sqlite:///RUN_DIR/study.db``; a
-    relative SQLite path recorded from another working directory falls back to ``RUN_DIR/study.db``.
+    The storage is ``storage``, else the folder's own ``RUN_DIR/study.db`` when it has one (a run folder copied
+    or moved, or recorded with a relative path from another working directory, reads its own database), else
+    the one ``run.json`` records.
     Raises ``ValueError`` with a one-line message for a missing directory or database.
     """
     run_dir = Path(run_dir)
@@ -111,10 +113,10 @@ def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | 
     info = info or {}  # `{}` records nothing: the study is the run directory's own study.db, as without a run.json
     local = f"sqlite:///{run_dir / 'study.db'}"
     url = storage or info.get("storage") or local
+    if storage is None and url.startswith("sqlite") and (run_dir / "study.db").is_file():
+        url = local  # the folder's own database, whatever path run.json recorded (a copied or moved run folder)
     if url.startswith("sqlite:///"):
         db = Path(url[len("sqlite:///"):])
-        if not db.is_file() and storage is None and (run_dir / "study.db").is_file():
-            url, db = local, run_dir / "study.db"
         if not db.is_file():
             raise ValueError(f"{db}: no such study database")
     settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
@@ -124,24 +126,30 @@ def open_run(run_dir: str | Path, storage: str | None = None, study_name: str | 
 def storage_run(storage: str, study_name: str | None = None) -> RunInfo:
     """A study given by its storage URL (and name) alone. Raises ``ValueError`` (one line) for a SQLite URL
     whose file does not exist (Optuna would create an empty database there)."""
+    parse_storage(storage)
     if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///"):]).is_file():
         raise ValueError(f"{storage}: no such database file")
     return RunInfo(None, storage, study_name, {})
 
 
 def load_run_study(run: RunInfo) -> optuna.Study:
-    """Load the run's study (the only one in the storage when ``run.json`` names none)."""
+    """Load the run's study (the only one in the storage when ``run.json`` names none). Raises ``ValueError``
+    (one line, the password hidden) for a missing driver (:func:`~nas.search.study.parse_storage`), an
+    unreachable server, an unreadable database or a missing study."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    parse_storage(run.storage)
     try:
         names = [s.study_name for s in optuna.get_all_study_summaries(run.storage, include_best_trial=False)]
     except Exception as exc:  # an unreachable server, a corrupt file
-        raise ValueError(f"{run.storage}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{shown_storage(run.storage)}: {first}") from None
     name = run.study_name
     if name is None:
         if len(names) != 1:
-            raise ValueError(f"{run.storage} holds {len(names)} studies ({', '.join(names) or 'none'}); "
+            raise ValueError(f"{shown_storage(run.storage)} holds {len(names)} studies ({', '.join(names) or 'none'}); "
                              "name the study")
         name = names[0]
     if name not in names:
-        raise ValueError(f"no study {name!r} in {run.storage}; studies there: {', '.join(names) or 'none'}")
+        raise ValueError(f"no study {name!r} in {shown_storage(run.storage)}; studies there: "
+                         f"{', '.join(names) or 'none'}")
     return optuna.load_study(study_name=name, storage=run.storage)

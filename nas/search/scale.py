@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from nas.arch.layers import resolve
-from nas.arch.spec import Arch
+from nas.arch.spec import Arch, ArchError
 
 __all__ = ["ScaleResult", "scale_to_latency", "width_grid"]
 
@@ -46,14 +46,21 @@ class ScaleResult:
 
 def width_grid(arch: Arch, lo: float = 0.10, hi: float = 2.00, step: float = 0.01) -> list[tuple[float, Arch]]:
     """The distinct networks of ``arch`` scaled by α on the grid ``lo, lo + step, …, hi`` (smallest α of each),
-    in increasing α. Raises ``ValueError`` for an empty grid."""
+    in increasing α, up to the widest an architecture may be (:data:`nas.arch.fields.LIMITS`, ``width_multiplier``
+    ≤ 8). Raises ``ValueError`` for an empty grid."""
     n = int(round((hi - lo) / step))
     if lo <= 0 or n < 0:
         raise ValueError(f"width grid {lo:g}…{hi:g} step {step:g}: need 0 < lo ≤ hi and step > 0")
     out: dict[str, tuple[float, Arch]] = {}
     for i in range(n + 1):
         alpha = round(lo + i * step, 6)
-        scaled = arch.replace(width_multiplier=alpha * arch.width_multiplier)
+        try:
+            scaled = arch.replace(width_multiplier=alpha * arch.width_multiplier)
+        except ArchError:  # past what an architecture may be (width_multiplier ≤ 8, nas.arch.fields.LIMITS)
+            if not out:
+                raise ValueError(f"{arch.name}: no valid width on the grid {lo:g}…{hi:g} (×{arch.width_multiplier:g} "
+                                 "already): nas.arch.fields.LIMITS") from None
+            break
         out.setdefault(" ".join(layer.key for layer in resolve(scaled)), (alpha, scaled))  # the built network
     return list(out.values())
 

@@ -27,7 +27,7 @@ from nas.signals import DeferSigint
 from nas.space.space import SearchSpace
 
 __all__ = ["CREATED", "ORPHAN_S", "check_storage", "fail_dead_trials", "make_sampler", "make_storage", "open_study",
-           "write_study_note"]
+           "parse_storage", "shown_storage", "write_study_note"]
 
 #: The study user attribute its creator sets last: creation is complete.
 CREATED = "nas_created"
@@ -90,15 +90,46 @@ def _sqlite_without_fsync_per_commit(engine: Any) -> None:
     engine.dispose()
 
 
-def check_storage(url: str, timeout_s: int = 10) -> None:
-    """Raise ``ValueError`` (one line) unless ``url`` is a storage URL a study can live in and, for a server,
-    the server answers within ``timeout_s`` seconds. Nothing is written."""
+def parse_storage(url: str) -> Any:
+    """``url`` as a SQLAlchemy URL whose database driver is installed. Raises ``ValueError`` (one line, the
+    password hidden) for a malformed URL, a SQLite URL that names no file, or a missing driver."""
     import sqlalchemy
 
     try:
         parsed = sqlalchemy.engine.make_url(url)
     except sqlalchemy.exc.ArgumentError:
         raise ValueError(f"invalid storage URL {url!r}: use sqlite:///FILE.db or postgresql://USER@HOST/DB") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise ValueError(f"invalid storage URL {shown!r}: it names no database file; use sqlite:///FILE.db")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError as exc:  # ModuleNotFoundError included
+        raise ValueError(f"cannot open storage {shown}: {exc} (SQLAlchemy's {parsed.get_backend_name()} driver "
+                         f"{parsed.get_driver_name()!r} is not installed; the supported storages are sqlite:///FILE.db "
+                         "and, for many workers, postgresql://USER@HOST/DB with the [postgres] extra)") from None
+    except Exception as exc:  # an unknown dialect
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot open storage {shown}: {first}") from None
+    return parsed
+
+
+def shown_storage(url: str) -> str:
+    """``url`` as it may be printed: the password hidden (``postgresql://u:***@host/db``)."""
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def check_storage(url: str, timeout_s: int = 10) -> None:
+    """Raise ``ValueError`` (one line) unless ``url`` is a storage URL a study can live in (:func:`parse_storage`)
+    and, for a server, the server answers within ``timeout_s`` seconds. Nothing is written."""
+    import sqlalchemy
+
+    parsed = parse_storage(url)
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_file(parsed.database, parsed.render_as_string(hide_password=True))
         return
@@ -108,11 +139,8 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
         with engine.connect():
             pass
         engine.dispose()
-    except Exception as exc:  # a missing driver, an unreachable or refusing server
+    except Exception as exc:  # an unreachable or refusing server
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, ModuleNotFoundError):
-            first += (f" (SQLAlchemy's {parsed.get_backend_name()} driver is not installed; the supported storages are "
-                      "sqlite:///FILE.db and, for many workers, postgresql://USER@HOST/DB with the [postgres] extra)")
         raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {first}") from None
 
 

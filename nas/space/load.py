@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from nas.arch.check import block_from_dict
 from nas.arch.io import load_arch, load_zoo, zoo_names
 from nas.files import parse_yaml, read_text
+from nas.arch.fields import LIMITS
 from nas.arch.spec import BLOCK_KINDS, KERNELS, Arch, ArchError, BlockArgs, StemArgs, validate
 from nas import search_spaces
 from nas.numbers import is_finite
@@ -122,16 +123,19 @@ def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
     skeleton = ld.skeleton(data["skeleton"])
     if "resolution" in data:
         r = data["resolution"]
-        if not _is_int(r) or r < 32:
-            ld.fail("resolution", f"expected an integer ≥ 32, got {r!r}")
+        if not _is_int(r) or not 32 <= r <= LIMITS["resolution"]:
+            ld.fail("resolution", f"expected an integer from 32 to {LIMITS['resolution']}, got {r!r}")
         skeleton = dataclasses.replace(skeleton, resolution=r)
     fixed = _fixed_stages(ld, data.get("fixed_stages", []), len(skeleton.blocks))
     searched = tuple(i for i in range(len(skeleton.blocks)) if i not in fixed)
     declared = _declared(ld, data.get("per_stage", {}), skeleton, searched)
     choices = {i: {k: declared[k] if k in declared else (_skeleton_value(skeleton.blocks[i], k),) for k in KEYS}
                for i in searched}
-    space = SearchSpace(name=data["name"], skeleton=skeleton, choices=choices, fixed_stages=fixed,
-                        searched_stages=searched, declared=tuple(k for k in KEYS if k in declared), source=label)
+    try:
+        space = SearchSpace(name=data["name"], skeleton=skeleton, choices=choices, fixed_stages=fixed,
+                            searched_stages=searched, declared=tuple(k for k in KEYS if k in declared), source=label)
+    except ArchError as exc:  # a choice takes a stage past nas.arch.fields.LIMITS
+        ld.fail("per_stage", f"a stage can realise an invalid block: {exc.where}: {exc.problem}")
     _check_stages(space, ld)
     return space
 

@@ -112,7 +112,15 @@ class SearchSpace:
         kind = v["block"]
         scale = v["filters_scale"]
         out = sk.output_filters if scale == 1 else make_divisible(sk.output_filters * scale, 8)
-        b = BlockArgs(
+        try:
+            b = self._block(i, v, kind, out)
+        except ArchError as exc:  # beyond nas.arch.fields.LIMITS: the loader names the file
+            raise exc.at(self.source, f"blocks[{i}]") from None
+        return self._canonical(i, b)
+
+    def _block(self, i: int, v: Mapping[str, Any], kind: str, out: int) -> BlockArgs:
+        sk = self.skeleton.blocks[i]
+        return BlockArgs(
             block=kind,
             num_repeat=max(1, sk.num_repeat + v["num_repeat_delta"]),
             kernel_size=v["kernel_size"],
@@ -125,7 +133,6 @@ class SearchSpace:
             activation=sk.activation,
             pw_act=kind == "ds" and sk.block == "ds" and sk.pw_act,
         )
-        return self._canonical(i, b)
 
     def _canonical(self, i: int, b: BlockArgs) -> BlockArgs:
         """Stage ``i`` with ``id_skip`` set to the skeleton stage's value where no block of the stage can

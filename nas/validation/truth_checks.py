@@ -74,15 +74,16 @@ def budget_check(v: Validator, archs: Sequence[Arch], epochs: int, factor: int, 
     archs. (The two budgets share seeds, so their noise may be correlated: an expectation, not a bound.)"""
     long_e = factor * epochs
     with_truth = [a for a in archs if isinstance(ground_truth(v, a, epochs, seeds), float)]
-    long_seeds = [s for s in seeds if with_truth and all(v.lookup(a, long_e, s) is not None for a in with_truth)]
+    done = {(a.name, s): v.lookup(a, long_e, s) for a in with_truth for s in seeds}  # finished trainings at 2·E
+    long_seeds = [s for s in seeds if with_truth and all(done[a.name, s] is not None for a in with_truth)]
     complete = len(long_seeds) == len(seeds)
     compared = list(archs)
-    every_seed = [a for a in with_truth if all(v.lookup(a, long_e, s) is not None for s in seeds)]
+    every_seed = [a for a in with_truth if all(done[a.name, s] is not None for s in seeds)]
     if not complete and len(every_seed) >= 3:  # meanwhile: the archs every seed has finished, compared as asked
         long_seeds, compared = list(seeds), every_seed
     long_seeds = long_seeds or list(seeds[:1])
     b = budget_stability(v, compared, epochs, factor, seeds, n_boot, long_seeds=long_seeds)
-    failed = sum(1 for a in with_truth if any((r := v.lookup(a, long_e, s)) is not None and r.get("status") != "ok"
+    failed = sum(1 for a in with_truth if any((r := done[a.name, s]) is not None and r.get("status") != "ok"
                                               for s in long_seeds))
     names = set(b["names"])
     r, cap = _noise_cap(v, [a for a in archs if a.name in names], epochs, seeds, len(long_seeds))

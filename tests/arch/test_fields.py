@@ -61,6 +61,11 @@ ROUTES: list[tuple[str, str, Callable[[Arch], Any], str]] = [
      "resolution: must be ≤ 2048 (got 100000); see nas.arch.fields.LIMITS"),
     ("head: {filters: 64}", "head: {filters: 1000000}", lambda a: HeadArgs(filters=1000000),
      "head.filters: must be ≤ 16384 (got 1000000); see nas.arch.fields.LIMITS"),
+    ("head: {filters: 64}", "head: {filters: 16384}\nwidth_multiplier: 2", lambda a: a.replace(
+        head=HeadArgs(filters=16384), width_multiplier=2),
+     "width_multiplier: ×2 makes head.filters 32768 wide, over the limit 16384 (nas.arch.fields.LIMITS)"),
+    ("name: t", "name: t\ndepth_multiplier: 33", lambda a: a.replace(depth_multiplier=33),
+     "depth_multiplier: must be in (0, 8] (got 33)"),
 ]
 
 
@@ -144,3 +149,16 @@ def test_bn_momentum_bound_admits_every_reference_net() -> None:
         with pytest.raises(ArchError, match=f"TF {tf_decay:g} is {1 - tf_decay:.4g} here"):
             load_arch(VALID.replace("name: t", f"name: t\nbn_momentum: {tf_decay}"))
     assert load_arch(VALID.replace("name: t", "name: t\nbn_momentum: 0.5")).bn_momentum == 0.5
+
+
+def test_the_multipliers_keep_the_built_sizes_within_the_limits(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(VALID.replace("name: t", "name: t\ndepth_multiplier: 2").replace("num_repeat: 2,",
+                                                                                   "num_repeat: 40,"))
+    with pytest.raises(ArchError) as info:
+        load_arch(path)
+    assert str(info.value) == (f"{path}: depth_multiplier: ×2 makes blocks[0] repeat 80 times, over the limit 64 "
+                               "(nas.arch.fields.LIMITS)")
+    assert load_arch(VALID.replace("num_repeat: 2,", "num_repeat: 32,")).replace(depth_multiplier=2)  # 64: the limit
+    with pytest.raises(ArchError, match=r"^t: depth_multiplier: ×2\.1 makes blocks\[0\] repeat 68 times"):
+        load_arch(VALID.replace("num_repeat: 2,", "num_repeat: 32,")).replace(depth_multiplier=2.1)

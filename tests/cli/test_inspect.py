@@ -44,10 +44,19 @@ def test_malformed_file_exits_2_with_one_line(tmp_path: Path, old: str, new: str
 def test_unknown_name_and_bad_flag_exit_2() -> None:
     out = run("mobilenet_v9")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
-    out = run("mnasnet_a1", "--resolution", "8")
-    assert out.returncode == 2 and "--resolution must be ≥ 32" in out.stderr
-    out = run("mnasnet_a1", "--resolution", "100000")  # 120 GB of activations: no traceback
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "cannot count the costs of mnasnet_a1" in out.stderr
+    for value in ("8", "2049", "99999999999999999999999"):  # the architecture's limits
+        out = run("mnasnet_a1", "--resolution", value)
+        assert out.returncode == 2 and out.stderr.strip().endswith(
+            f"argument --resolution: expected an integer from 32 to 2048, got '{value}'"), out.stderr
+
+
+def test_activations_larger_than_memory_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "wide.yaml"  # within every limit, but its stem output alone is 64 GiB at 2048 px
+    path.write_text("name: wide\nresolution: 2048\nnum_classes: 10\nstem: {filters: 16384, kernel_size: 3, "
+                    "strides: 1}\nblocks:\n  - {block: ds, num_repeat: 1, kernel_size: 3, strides: 2, expand_ratio: 1, "
+                    "input_filters: 16384, output_filters: 8}\nhead: {filters: null}\n")
+    out = run(str(path))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and f"cannot count the costs of {path}" in out.stderr
 
 
 @pytest.mark.parametrize("name", ["mnasnet", "efficientnet_b0", "mobilenet_v3", "mobile_32px", "tiny_32px"])

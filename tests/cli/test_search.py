@@ -59,9 +59,12 @@ def _other_space_table(path: Path) -> Path:
     (["--storage", "sqlite:////nonexistent/dir/x.db"],
      "cannot open storage sqlite:////nonexistent/dir/x.db: no folder /nonexistent/dir"),
     (["--storage", "sqlite:///."], "cannot open storage sqlite:///.: . is a folder"),
-    (["--storage", "mysql://u@localhost/db"], "cannot open storage mysql://u@localhost/db: No module named 'MySQLdb' "
-     "(SQLAlchemy's mysql driver is not installed; the supported storages are sqlite:///FILE.db and, for many "
-     "workers, postgresql://USER@HOST/DB with the [postgres] extra)"),
+    (["--storage", "mysql://u:secret@localhost/db"], "cannot open storage mysql://u:***@localhost/db: No module named "
+     "'MySQLdb' (SQLAlchemy's mysql driver 'mysqldb' is not installed; the supported storages are sqlite:///FILE.db "
+     "and, for many workers, postgresql://USER@HOST/DB with the [postgres] extra)"),
+    (["--storage", "sqlite://"], "invalid storage URL 'sqlite://': it names no database file; use sqlite:///FILE.db"),
+    (["--storage", "sqlite+pysqlcipher:///x.db"], "cannot open storage sqlite+pysqlcipher:///x.db: No module named "
+     "'pysqlcipher3' (SQLAlchemy's sqlite driver 'pysqlcipher' is not installed"),
     (["--study-name", "../../etc/x"], "study name '../../etc/x'"),
     (["--space", "dup.yaml"], "dup.yaml: line 16, column 3: invalid YAML: duplicate key 'kernel_size'"),
     (["--space", "evil.yaml"], "evil.yaml: name: expected a name of letters"),

@@ -87,3 +87,17 @@ def test_an_edited_arch_does_not_resume_the_old_checkpoint(cli, tmp_path, capsys
     assert (tmp_path / "o" / "result.json").read_bytes() == result  # the old result is left alone
     assert main(["train", *ARGS, "--epochs", "1", "--out", "o", "--resolution", "16"]) == 2
     assert "resolution=12 (now 16)" in capsys.readouterr().err
+
+
+def test_running_out_of_memory_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fat.yaml").write_text(  # within every limit; its stem output at batch 128 is 128 GiB
+        "name: fat\nresolution: 512\nnum_classes: 10\nstem: {filters: 1024, kernel_size: 3, strides: 1}\nblocks:\n"
+        "  - {block: ds, num_repeat: 1, kernel_size: 3, strides: 2, expand_ratio: 1, input_filters: 1024, "
+        "output_filters: 8}\nhead: {filters: null}\n")
+    assert main(["train", "fat.yaml", "--data", "synthetic", "--resolution", "512", "--train-size", "128",
+                 "--test-size", "4", "--batch-size", "128", "--out", "o", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("nas train: error: fat.yaml: out of memory at batch 128, 512 px (")
+    assert err.endswith("); lower --batch-size or --resolution\n") and "can't allocate memory" in err
+    assert not (tmp_path / "o").exists()

@@ -38,16 +38,20 @@ def test_real_fashion_mnist_stratified_subset():
 def test_a_dataset_larger_than_memory_is_refused_before_allocating(tmp_path, monkeypatch):
     import nas.machine
 
-    monkeypatch.setattr(nas.machine, "available_memory", lambda: 2**27)  # 128 MiB: 102.4 MiB for images
-    # synthetic 512 + 256 images of 3×64×64 float32: 768 · 3 · 4096 · 4 B = 36 MiB fits ...
+    monkeypatch.setattr(nas.machine, "available_memory", lambda: 2**28)  # 256 MiB: 204.8 MiB for loading
+    # synthetic 512 + 256 images of 3×64×64 float32 take 3.5 × their 36 MiB while drawn, + 4 prototypes: 126.2 MiB
     assert load_dataset("synthetic", resolution=64).train.tensors[0].shape == (512, 3, 64, 64)
-    # ... 3×128×128 (144 MiB) does not
-    with pytest.raises(DataError, match=r"^synthetic: 768 images of 3×128×128 need 144\.0 MiB in memory, more "
-                                        r"than 80% of the 128\.0 MiB available; lower the resolution or the "
+    # ... at 3×128×128, 504.8 MiB
+    with pytest.raises(DataError, match=r"^synthetic: 768 images of 3×128×128 need 504\.8 MiB while loading, more "
+                                        r"than 80% of the 256\.0 MiB available; lower the resolution or the "
                                         r"train/test sizes$"):
         load_dataset("synthetic", resolution=128)
+    with pytest.raises(DataError, match=r"classes=200000 is more than a network may have \(100000\)$"):
+        load_dataset("synthetic:classes=200000")
     make_idx_dir(tmp_path, n_train=40, n_test=20)
-    monkeypatch.setattr(nas.machine, "available_memory", lambda: 60 * 64 * 64 * 4)  # 60 images at 64 px, 100%
-    with pytest.raises(DataError, match=r"^idx: 60 images of 1×64×64 need 0\.9 MiB in memory, more than 80%"):
+    monkeypatch.setattr(nas.machine, "available_memory", lambda: 60 * 64 * 64 * 4)  # 60 images at 64 px
+    # files: 1.5 × the 0.94 MiB of images at 64 px = 1.4 MiB; at 40 px 0.55 MiB fits in 80% of 0.94 MiB
+    with pytest.raises(DataError, match=r"^idx: 60 images of 1×64×64 need 1\.4 MiB while loading, more than 80% of "
+                                        r"the 0\.9 MiB available"):
         load_dataset(f"idx:{tmp_path}", resolution=64)
-    assert load_dataset(f"idx:{tmp_path}", resolution=57).train.tensors[0].shape == (40, 1, 57, 57)
+    assert load_dataset(f"idx:{tmp_path}", resolution=40).train.tensors[0].shape == (40, 1, 40, 40)

@@ -6,6 +6,7 @@ the trials into feasible and infeasible ones.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -211,3 +212,16 @@ def test_run_json_that_records_nothing_means_the_run_dirs_own_database(tmp_path:
     (run_dir / "run.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match=r"run\.json: not a readable JSON object$"):
         open_run(run_dir)
+
+
+def test_a_copied_run_folder_reads_its_own_database(tmp_path: Path) -> None:
+    original, copy = tmp_path / "runs" / "r", tmp_path / "copy"
+    for folder in (original, copy):
+        folder.mkdir(parents=True)
+        (folder / "study.db").write_bytes(b"")
+        (folder / "run.json").write_text(json.dumps({"storage": f"sqlite:///{original / 'study.db'}", "study": "r"}))
+    assert open_run(copy).storage == f"sqlite:///{copy / 'study.db'}"
+    assert open_run(original).storage == f"sqlite:///{original / 'study.db'}"
+    assert open_run(copy, storage=f"sqlite:///{original / 'study.db'}").storage == f"sqlite:///{original / 'study.db'}"
+    (copy / "study.db").unlink()  # no database of its own: the one recorded
+    assert open_run(copy).storage == f"sqlite:///{original / 'study.db'}"

@@ -56,6 +56,9 @@ def test_export_script_errors(finished, tmp_path: Path) -> None:  # noqa: ANN001
     assert out.returncode == 2 and "no study 'nope'" in out.stderr and len(out.stderr.splitlines()) == 1
     out = run("--storage", "sqlite:///missing.db", "--study", "s", "--out", str(tmp_path / "x"))
     assert out.returncode == 2 and "no such database file" in out.stderr
+    out = run("--storage", "mysql://u:secret@localhost/db", "--study", "s", "--out", str(tmp_path / "x"))
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1 and "secret" not in out.stderr
+    assert "cannot open storage mysql://u:***@localhost/db: No module named 'MySQLdb'" in out.stderr
     assert not (tmp_path / "x").exists()
 
 

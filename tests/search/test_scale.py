@@ -126,3 +126,12 @@ def test_nas_scale_paired_times_every_variant_beside_the_network_it_scales(tmp_p
     assert "paired timing: every variant beside mobilenet_v3_small (" in out.stdout
     assert "the median of its 5 solo timings" in out.stdout and "meets the 1000 ms target" in out.stdout
     assert nas.load_arch(tmp_path / "v3s.yaml").width_multiplier == 2.0
+
+
+def test_grid_stops_at_the_widest_valid_architecture() -> None:
+    wide = nas.load_arch("mnasnet_b1").replace(width_multiplier=5.0)
+    grid = width_grid(wide)  # α up to 2 would ask for ×10: the grid ends at ×8, the field's limit
+    assert grid[-1][0] == 1.6 and grid[-1][1].width_multiplier == 8
+    assert [a for a, _ in grid] == sorted(a for a, _ in grid) and grid[0][0] == 0.1
+    with pytest.raises(ValueError, match=r"^mnasnet_b1: no valid width on the grid 1\.7…2 \(×5 already\)"):
+        width_grid(wide, lo=1.7)

@@ -335,7 +335,7 @@ BAD = [
     ("per_stage:\n  block: [conv, mbconv]\n  kernel_size: [1, 3]\n",
      "per_stage.kernel_size: 1 is not a valid kernel size (choices must be from 3, 5, 7 for conv/mbconv blocks)"),
     ("fixed_stages: [0, 9]\n", "fixed_stages: 9 is not a stage index of the skeleton (0…6)"),
-    ("resolution: 16\n", "resolution: expected an integer ≥ 32, got 16"),
+    ("resolution: 16\n", "resolution: expected an integer from 32 to 2048, got 16"),
     ("strides: [1]\n", "strides: unknown key"),
 ]
 
@@ -364,6 +364,10 @@ INLINE = ("name: s, resolution: 32, num_classes: 10, stem: {filters: 32, kernel_
      "expand_ratio: 1, input_filters: 32, output_filters: 16}]}\nper_stage: {block: [conv, mbconv]}\n",
      "per_stage: stage 0 can realise an invalid block: blocks[0].kernel_size: must be one of 3, 5, 7 (got 1)"),
     ("name: x\nskeleton: [mnasnet_b1\n", "invalid YAML"),
+    ("name: x\nskeleton: mnasnet_b1\nresolution: 2049\n", "resolution: expected an integer from 32 to 2048, got 2049"),
+    ("name: x\nskeleton: mnasnet_b1\nper_stage: {num_repeat_delta: [0, 100]}\n",
+     "per_stage: a stage can realise an invalid block: blocks[0].num_repeat: must be ≤ 64 (got 101); "
+     "see nas.arch.fields.LIMITS"),
     ("- just a list\n", "expected a mapping"),
     ("skeleton: mnasnet_b1\n", "name: missing required key"),
     ("name: x y\nskeleton: mnasnet_b1\n", "name: expected a name of letters, digits"),
