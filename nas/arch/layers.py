@@ -9,10 +9,10 @@ turns each :class:`Layer` into one module, and the latency lookup table keys its
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
-from nas.arch.spec import Arch, BlockArgs, expanded_width, make_divisible
+from nas.arch.scaling import head_filters, make_divisible, round_filters, round_repeats
+from nas.arch.spec import Arch, BlockArgs, expanded_width
 
 __all__ = ["Layer", "conv_out_size", "head_filters", "resolve", "resolve_head", "resolve_stage", "round_filters",
            "round_repeats"]
@@ -77,29 +77,6 @@ class Layer:
 def conv_out_size(size: int, kernel_size: int, stride: int) -> int:
     """Output size of a conv with ``padding = kernel_size // 2``."""
     return (size + 2 * (kernel_size // 2) - kernel_size) // stride + 1
-
-
-def round_filters(filters: int, width_multiplier: float, divisor: int = 8) -> int:
-    """Scale a width by the multiplier and round to a multiple of 8 (unchanged at multiplier 1)."""
-    if width_multiplier == 1:
-        return filters
-    return make_divisible(filters * width_multiplier, divisor)
-
-
-def head_filters(filters: int, width_multiplier: float, rule: str = "scale") -> int:
-    """A head width under the width multiplier by the head's ``width_rule`` (:class:`~nas.arch.HeadArgs`):
-    ``scale`` → :func:`round_filters`; ``fixed`` → ``filters``; ``grow`` → scaled only when the multiplier
-    is above 1 (torchvision's MobileNetV2: ``_make_divisible(1280 * max(1.0, width_mult), 8)``)."""
-    if rule == "fixed":
-        return filters
-    if rule == "grow":
-        return round_filters(filters, max(1.0, width_multiplier))
-    return round_filters(filters, width_multiplier)
-
-
-def round_repeats(repeats: int, depth_multiplier: float) -> int:
-    """``ceil(repeats × depth_multiplier)`` (EfficientNet's rule; unchanged at multiplier 1)."""
-    return int(math.ceil(repeats * depth_multiplier))
 
 
 def _se_chs(arch: Arch, b: BlockArgs, in_chs: int, mid_chs: int) -> int:

@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 
 from nas.arch import fields
+from nas.arch.scaling import head_filters, make_divisible, round_filters, round_repeats
 from nas.arch.fields import (ACTIVATIONS, BLOCK_KINDS, HEAD_WIDTH_RULES, KERNELS, LIMITS, SE_GATES, SE_SOURCES,
                              STEM_POOLS, STRIDES, ArchError, normalise_number)
 
@@ -68,19 +69,6 @@ __all__ = [
     "normalise_number",
     "validate",
 ]
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round ``value`` to the nearest multiple of ``divisor``, never going more than 10% below it.
-
-    The rule of the TF MobileNet/EfficientNet code (``round_filters``), torchvision's ``_make_divisible``
-    and MNASNet's ``_round_to_multiple_of``, timm's ``make_divisible``.
-    """
-    min_value = divisor if min_value is None else min_value
-    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return int(new)
 
 
 def expanded_width(in_chs: int, expand_ratio: float) -> int:
@@ -314,8 +302,6 @@ def _check_scaled(a: Arch) -> None:
     """The widths and repeats after the multipliers stay within :data:`~nas.arch.fields.LIMITS` too."""
     if a.width_multiplier == 1 and a.depth_multiplier == 1:
         return  # the fields themselves are checked
-    from nas.arch.layers import head_filters, round_filters, round_repeats  # layers builds on this module
-
     wm, dm, top = a.width_multiplier, a.depth_multiplier, LIMITS["filters"]
     widths = [("stem.filters", round_filters(a.stem.filters, wm))]
     widths += [(f"blocks[{i}].output_filters", round_filters(b.output_filters, wm)) for i, b in enumerate(a.blocks)]

@@ -117,6 +117,8 @@ def load_space(source: str | Path | Mapping[str, Any]) -> SearchSpace:
     """
     if isinstance(source, str) and not Path(source).is_file() and search_spaces.path(source) is not None:
         source = search_spaces.path(source)
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        raise SpaceError(f"{source}: no such search space file (bundled: {', '.join(search_spaces.names())})")
     label, base, data = _read(source)
     ld = _Loader(label, base)
     _check_top(ld, data)

@@ -78,7 +78,7 @@ def test_inspect_space_prints_the_skeleton_cost(capsys: pytest.CaptureFixture[st
 
 @pytest.mark.parametrize("content,message", [
     ("name: x\nskeleton: mnasnet_b1\nper_stage:\n  kernel_size: [4]\n", "per_stage.kernel_size: 4 is not"),
-    (None, "bad.yaml: no such file"),
+    (None, "bad.yaml: no such search space file (bundled: efficientnet_b0, mnasnet, mobile_32px"),
     (VALID, "this is an architecture (it has blocks:, no skeleton:), not a search space"),
 ])
 def test_inspect_space_bad_file_exits_2_with_one_line(tmp_path: Path, content: str | None, message: str) -> None:

@@ -382,6 +382,8 @@ def test_malformed_top_level_and_skeleton(tmp_path: Path, content: str, message:
 
 
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(SpaceError, match=r"nope.yaml: no such file$"):
+    with pytest.raises(SpaceError, match=r"nope.yaml: no such search space file \(bundled: efficientnet_b0, mnasnet, "):
         load_space(tmp_path / "nope.yaml")
+    with pytest.raises(SpaceError, match=r"^mnasnt: no such search space file \(bundled: .*\bmnasnet\b"):
+        load_space("mnasnt")
     assert issubclass(SpaceError, ValueError)
