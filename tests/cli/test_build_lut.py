@@ -19,7 +19,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("args,message", [
     ([], "required"),
     (["--space", "search_spaces/mnasnet.yaml"], "--out"),
-    (["--space", "no/such/space.yaml", "--out", "x.json"], "no such file"),
+    (["--space", "no/such/space.yaml", "--out", "x.json"], "no/such/space.yaml: no such search space file"),
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--threads", "0"], "--threads"),
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--threads", "two"], "--threads"),
     (["--space", "search_spaces/mnasnet.yaml", "--out", "x.json", "--device", "tpu"], "--device"),
