@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
+from nas.errors import first_line
+
 __all__ = ["atomic_write", "parse_yaml", "read_text"]
 
 Content = Union[str, bytes, Callable[[IO[bytes]], Any]]
@@ -63,7 +65,7 @@ def parse_yaml(text: str, label: str, error: type[Exception] = ValueError) -> An
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise error(f"{label}: {where}invalid YAML: {problem}") from None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.cli.common import CliError, pixels
+from nas.errors import first_line
 
 __all__ = ["add_parser", "run"]
 
@@ -55,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:  # ArchError and SpaceError are ValueErrors
         raise CliError(exc) from None
     except (RuntimeError, MemoryError) as exc:  # e.g. torch cannot allocate the activations of a huge input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CliError(f"cannot count the costs of {args.target}: {first}") from None
+        raise CliError(f"cannot count the costs of {args.target}: {first_line(exc)}") from None
     print(text)
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from nas.cli.common import CliError, output_folder, pixels, positive_int
 from nas.cli.recipe import add_recipe_args, recipe_from_args
+from nas.errors import first_line
 
 __all__ = ["add_parser", "run"]
 
@@ -76,9 +77,8 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 def _memory_error(args: argparse.Namespace, exc: BaseException) -> CliError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return CliError(f"{args.arch}: out of memory at batch {args.batch_size}, {args.resolution} px ({first}); lower "
-                    "--batch-size or --resolution")
+    return CliError(f"{args.arch}: out of memory at batch {args.batch_size}, {args.resolution} px "
+                    f"({first_line(exc)}); lower --batch-size or --resolution")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from nas.data.raw import Fetch, RawDataset, RawSplit
-from nas.data.spec import IMAGE_EXTENSIONS, DataError, one_line
+from nas.data.spec import IMAGE_EXTENSIONS, DataError
+from nas.errors import one_line
 from nas.data.splits import FIXED_STREAM
 
 __all__ = ["load_folder"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from nas.data.raw import RawDataset, RawSplit, uint8_fetch
-from nas.data.spec import DataError, one_line
+from nas.data.spec import DataError
+from nas.errors import one_line
 
 __all__ = ["load_idx", "read_idx"]
 

@@ -19,7 +19,6 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "SPEC_FORMS",
     "install_hint",
-    "one_line",
     "parse_spec",
 ]
 
@@ -46,11 +45,6 @@ class DataError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
-
-
-def one_line(exc: BaseException) -> str:
-    """``exc``'s message with all whitespace runs collapsed to one space (its type name if empty)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def install_hint(path: Path) -> str:

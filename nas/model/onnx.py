@@ -37,6 +37,7 @@ from torch import nn
 
 from nas.arch.io import load_arch
 from nas.arch.spec import Arch
+from nas.errors import first_line
 from nas.files import atomic_write
 from nas.model.builder import build_model
 
@@ -190,13 +191,6 @@ def _export_torchscript(model: nn.Module, x: torch.Tensor) -> bytes:
 _EXPORT = {"dynamo": _export_dynamo, "torchscript": _export_torchscript}
 
 
-def _one_line(exc: BaseException, limit: int = 240) -> str:
-    """``Type: first line of the message``, cut to ``limit`` characters."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # ----------------------------------------------------------------------------- checking in ONNX Runtime
 def run_onnxruntime(data: bytes | str | Path, x: np.ndarray) -> np.ndarray:
     """The output of the ONNX model ``data`` (bytes or a path) on ``x`` in ONNX Runtime's CPU provider, with
@@ -237,7 +231,7 @@ def _attempt(name: str, model: nn.Module, x: torch.Tensor, expected: np.ndarray,
     except OnnxExportError as exc:
         return None, float("nan"), str(exc)
     except Exception as exc:  # noqa: BLE001 — any exporter or runtime failure is recorded, then the fallback runs
-        return None, float("nan"), _one_line(exc)
+        return None, float("nan"), first_line(exc, typed=True, limit=240)
     if not diff <= tolerance:  # nan too
         return None, diff, f"output differs from PyTorch by {diff:.3g} (> {tolerance:g})"
     return data, diff, ""

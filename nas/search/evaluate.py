@@ -28,6 +28,7 @@ from nas.arch.layers import Layer, resolve
 from nas.arch.spec import Arch
 from nas.data import DatasetSplits, load_dataset
 from nas.device import device_info, resolve_device
+from nas.errors import first_line
 from nas.latency.measure import measure_latency
 from nas.latency.noise import DEFAULT_THREADS
 from nas.latency.paired import Reference
@@ -234,9 +235,9 @@ class Evaluator:
         except CandidateError:
             raise
         except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
-            raise CandidateError(f"out of memory: {_first_line(exc) or type(exc).__name__}") from exc
+            raise CandidateError(f"out of memory: {first_line(exc)}") from exc
         except Exception as exc:  # a candidate must never stop the search: record why and go on
-            raise CandidateError(f"{type(exc).__name__}: {_first_line(exc)}"[:500]) from exc
+            raise CandidateError(first_line(exc, typed=True, limit=500)) from exc
         if not math.isfinite(timing.median_ms):
             raise CandidateError(f"latency: non-finite value ({timing.median_ms})")
         return Scores(latency_ms=timing.median_ms, latency_iqr_ms=timing.iqr_ms, latency_method=self.latency.label,
@@ -257,6 +258,3 @@ def check_table_covers(table: LatencyTable, space: SearchSpace, path: Path | str
                          f"the {len(ops)} layers of space {space.name!r} (e.g. {missing[0]}); build one for this "
                          f"space with `nas build-lut --space {space.name}`")
 
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else ""

@@ -17,6 +17,7 @@ from typing import Any
 
 import optuna
 
+from nas.errors import first_line
 from nas.files import atomic_write
 from nas.search.config import SearchConfig
 from nas.search.study import parse_storage, shown_storage
@@ -141,8 +142,7 @@ def load_run_study(run: RunInfo) -> optuna.Study:
     try:
         names = [s.study_name for s in optuna.get_all_study_summaries(run.storage, include_best_trial=False)]
     except Exception as exc:  # an unreachable server, a corrupt file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"{shown_storage(run.storage)}: {first}") from None
+        raise ValueError(f"{shown_storage(run.storage)}: {first_line(exc)}") from None
     name = run.study_name
     if name is None:
         if len(names) != 1:

@@ -21,6 +21,7 @@ from typing import Any
 
 import optuna
 
+from nas.errors import first_line
 from nas.markdown import cell
 from nas.search.settings import check_same
 from nas.signals import DeferSigint
@@ -109,13 +110,8 @@ def parse_storage(url: str) -> Any:
                          f"{parsed.get_driver_name()!r} is not installed; the supported storages are sqlite:///FILE.db "
                          "and, for many workers, postgresql://USER@HOST/DB with the [postgres] extra)") from None
     except Exception as exc:  # an unknown dialect
-        raise ValueError(f"cannot open storage {shown}: {_first_line(exc)}") from None
+        raise ValueError(f"cannot open storage {shown}: {first_line(exc)}") from None
     return parsed
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message (its type name if empty): drivers' errors run to many lines."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def shown_storage(url: str) -> str:
@@ -144,7 +140,7 @@ def check_storage(url: str, timeout_s: int = 10) -> None:
             pass
         engine.dispose()
     except Exception as exc:  # an unreachable or refusing server
-        raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {_first_line(exc)}") \
+        raise ValueError(f"cannot open storage {parsed.render_as_string(hide_password=True)}: {first_line(exc)}") \
             from None
 
 

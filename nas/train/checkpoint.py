@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from nas.errors import one_line
 from nas.files import atomic_write
 from nas.train.config import CHECKPOINT_FIELDS, TrainConfig
 
@@ -118,8 +119,7 @@ def restore_checkpoint(ck: dict[str, Any], path: Path, model: nn.Module, optimiz
         optimizer.load_state_dict(ck["optimizer"])
         scheduler.load_state_dict(ck["scheduler"])
     except (RuntimeError, ValueError, KeyError) as exc:
-        first = " ".join(str(exc).split())[:300]
-        raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
+        raise CheckpointError(f"checkpoint {path} does not fit this model: {one_line(exc)[:300]}") from None
     try:
         state = RunState(**ck["state"])
         restore_rng(ck["rng"], device)

@@ -7,6 +7,7 @@ import torch.nn as nn
 from torch.utils.data import Dataset, TensorDataset
 
 from nas.data import DatasetSplits
+from nas.errors import one_line
 from nas.train.batches import iter_batches
 
 __all__ = ["check_model", "evaluate", "recalibrate_bn"]
@@ -74,7 +75,7 @@ def check_model(model: nn.Module, data: DatasetSplits, *, device: str | torch.de
         with torch.inference_mode():
             out = model(x.to(device))
     except Exception as exc:  # noqa: BLE001 - report any failure of the model as one line
-        raise ValueError(f"model fails on {shape} input ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        raise ValueError(f"model fails on {shape} input ({type(exc).__name__}: {one_line(exc)})") from None
     finally:
         model.train(was_training)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(x), data.num_classes):

@@ -25,6 +25,7 @@ import torch.nn as nn
 from nas.allocator import keep_freed_memory
 from nas.data import DatasetSplits
 from nas.device import resolve_device
+from nas.errors import one_line
 from nas.signals import DeferSigint
 from nas.train.accel import GraphedStep, autocast, check_precision, place_data
 from nas.train.batches import epoch_permutation, iter_batches, seeded
@@ -252,4 +253,4 @@ class _Run:
             self.use_graphs, self.graphed = False, None
             self.model.zero_grad(set_to_none=True)
             warnings.warn(f"CUDA graph capture failed, training eagerly ({type(exc).__name__}: "
-                          f"{' '.join(str(exc).split())[:200]})", RuntimeWarning, stacklevel=2)
+                          f"{one_line(exc)[:200]})", RuntimeWarning, stacklevel=2)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from nas.arch.key import arch_key
 from nas.arch.spec import Arch
+from nas.errors import one_line
 from nas.validation.cache import PROXY_CACHE_NAME, JsonlCache, timestamp, train_key, train_record_key
 from nas.validation.claims import claim, release
 from nas.validation.progress import JobProgress
@@ -152,7 +153,7 @@ class Validator:
             result = train(model, self.data(), config, checkpoint=ckpt, progress=False, on_epoch_end=epoch_end,
                            identity={"arch_key": arch_key(job.arch)})
         except FloatingPointError as exc:  # deterministic divergence: record it, do not retry forever
-            record.update(status="failed", error=" ".join(str(exc).split()), test_top1=None, seconds=None)
+            record.update(status="failed", error=one_line(exc), test_top1=None, seconds=None)
         else:
             record.update(status="ok", test_top1=result.test_top1, train_loss=result.train_loss,
                           seconds=result.seconds, n_params=result.n_params)
