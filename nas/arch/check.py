@@ -81,6 +81,9 @@ def _part(data: Mapping[str, Any], key: str, cls: type[T], source: str) -> T:
 
 def arch_from_dict(data: Any, source: str) -> Arch:
     """A validated :class:`Arch` from plain data (a parsed YAML file); errors name ``source``."""
+    if isinstance(data, Mapping) and "skeleton" in data:
+        _fail(source, "", "a search-space file (it has a 'skeleton'), not an architecture; look at it with "
+              "`nas inspect --space FILE`, search it with `nas search --space FILE`")
     _keys(source, "", data, _fields(Arch), ARCH_REQUIRED)
     blocks_data = data["blocks"]
     if not isinstance(blocks_data, list) or not blocks_data:

@@ -68,6 +68,8 @@ def load_arch(source: str | Path | Mapping[str, Any] | Arch) -> Arch:
         return source
     if isinstance(source, Mapping):
         return arch_from_dict(source, "<dict>")
+    if not isinstance(source, (str, Path)):
+        raise ArchError(f"expected an Arch, a mapping, a YAML path or text, or a zoo name; got {type(source).__name__}")
     if _is_path(source):
         path = Path(source)
         if not path.is_file():

@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def _is_space_file(target: str) -> bool:
     """A YAML file with a ``skeleton`` key is a search space, not an architecture."""
     path = Path(target)
-    if not (path.is_file() and path.suffix in (".yaml", ".yml")):
+    if not path.is_file():
         return False
     text = path.read_text(encoding="utf-8", errors="replace")
     return any(line.startswith("skeleton:") for line in text.splitlines())

@@ -169,8 +169,11 @@ def _reuse_onnx(path: Path, staging: Path, folder: Path,
 
 def target_dir(run_dir: str | Path, target_ms: float) -> Path:
     """Where a run's front re-judged at another latency target lives: ``RUN_DIR/target-<T>ms/`` (``nas export
-    --target`` writes it, ``nas report --target`` draws it), so the search's own front is never overwritten."""
-    text = f"{target_ms:.6f}".rstrip("0").rstrip(".")
+    --target`` writes it, ``nas report --target`` draws it), so the search's own front is never overwritten.
+
+    ``<T>`` is the shortest text that reads back as ``target_ms`` (``15``, ``12.5``, ``1e-05``, ``1e+300``): two
+    targets share a folder only when they are the same float, and the name stays short at any magnitude."""
+    text = repr(float(target_ms)).removesuffix(".0")
     return Path(run_dir) / f"target-{text}ms"
 
 

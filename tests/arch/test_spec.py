@@ -138,5 +138,21 @@ def test_missing_file_and_unknown_name() -> None:
         load_arch("mobilenet_v9")
 
 
+@pytest.mark.parametrize("source", [None, b"name: t", 3, 2.5, ["blocks"]])
+def test_a_source_of_another_type_names_the_type(source: object) -> None:
+    with pytest.raises(ArchError, match=rf"^expected an Arch, a mapping, a YAML path or text, or a zoo name; "
+                                        rf"got {type(source).__name__}$"):
+        load_arch(source)  # type: ignore[arg-type]
+
+
+def test_a_space_file_given_as_an_arch_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "space_without_suffix"
+    path.write_text((ROOT / "search_spaces" / "tiny_32px.yaml").read_text())
+    for source, label in ((path, str(path)), ({"name": "s", "skeleton": {}}, "<dict>")):
+        with pytest.raises(ArchError, match=rf"^{label}: a search-space file \(it has a 'skeleton'\), not an "
+                                            r"architecture; look at it with `nas inspect --space FILE`"):
+            load_arch(source)
+
+
 def test_top_level_exports() -> None:
     assert nas.load_arch is load_arch and nas.Arch is Arch

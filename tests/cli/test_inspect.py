@@ -68,6 +68,14 @@ def test_inspect_space_prints_the_size(name: str) -> None:
     assert f"{len(space.ops()):,} distinct layers" in out.stdout
 
 
+def test_inspect_finds_a_space_file_without_a_yaml_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "my_space"
+    path.write_text((ROOT / "search_spaces" / "tiny_32px.yaml").read_text())
+    out = run(str(path), "--no-cost")
+    assert out.returncode == 0, out.stderr
+    assert f"{load_space('tiny_32px').size():,} architectures" in out.stdout
+
+
 def test_inspect_space_prints_the_skeleton_cost(capsys: pytest.CaptureFixture[str]) -> None:
     from nas.cli import main  # in-process: a subprocess would pay torch + fvcore imports again (~6 s)
 

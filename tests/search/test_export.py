@@ -10,6 +10,7 @@ import yaml
 
 import nas
 from nas.search import export_pareto, run_search, select_trials
+from nas.search.export import target_dir
 from support import run_script
 
 
@@ -142,3 +143,12 @@ def test_an_export_killed_midway_leaves_the_previous_front_whole(finished, tmp_p
     assert list(out.glob(".pareto-new-*")) and consistent() == before
     assert run_script("export.py", *args).returncode == 0
     assert consistent() == before and not list(out.glob(".pareto-*"))
+
+
+@pytest.mark.parametrize(("target_ms", "name"), [
+    (15.0, "target-15ms"), (12.5, "target-12.5ms"), (1e-300, "target-1e-300ms"), (1e300, "target-1e+300ms"),
+    (0.1 + 0.2, "target-0.30000000000000004ms"), (0.0000015, "target-1.5e-06ms"),
+])
+def test_target_folder_names_every_float_apart_and_stays_short(target_ms: float, name: str) -> None:
+    assert target_dir("runs/x", target_ms) == Path("runs/x") / name
+    assert float(name.removeprefix("target-").removesuffix("ms")) == target_ms
