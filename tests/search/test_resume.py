@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,24 @@ def study_of(out: Path) -> optuna.Study:
 
 def files_under(folder: Path) -> dict[str, float]:
     return {str(p.relative_to(folder)): p.stat().st_mtime for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def one_trial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a space file and a finished 1-trial search of it (``runs/myrun``), made once per module;
+    tests that only resume it work on a copy (:func:`copy_of`)."""
+    folder = tmp_path_factory.mktemp("one-trial")
+    space = write_space(folder)
+    run = run_nas(*flags(space, folder / "runs", 1), timeout=300)
+    assert run.returncode == 0, run.stderr[-1500:]
+    return folder
+
+
+def copy_of(run_folder: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of :func:`one_trial_run`'s folder in ``tmp_path``: (its space file, its runs folder)."""
+    target = tmp_path / "copy"
+    shutil.copytree(run_folder, target)
+    return target / "tiny.yaml", target / "runs"
 
 
 def test_a_waiting_trial_is_run_and_the_study_stops_at_exactly_trials(tmp_path: Path) -> None:
@@ -101,9 +120,8 @@ def test_resumed_processes_draw_their_own_seeds(tmp_path: Path) -> None:
     (["--seed", "3"], "seed 0, not 3"),
 ])
 def test_a_resume_with_other_settings_is_refused_before_anything_is_written(tmp_path: Path, change: list[str],
-                                                                             setting: str) -> None:
-    space, out = write_space(tmp_path), tmp_path / "runs"
-    assert run_nas(*flags(space, out, 1), timeout=300).returncode == 0
+                                                                             setting: str, one_trial_run: Path) -> None:
+    space, out = copy_of(one_trial_run, tmp_path)
     n = len(study_of(out).trials)  # (this process's own connection adds the -wal/-shm files of WAL mode)
     before = files_under(tmp_path)
     args = flags(space, out, 3)
@@ -121,14 +139,14 @@ def test_a_resume_with_other_settings_is_refused_before_anything_is_written(tmp_
 
 @pytest.mark.parametrize("edit", [("head: {filters: 64}", "head: {filters: 128}"),
                                   ("kernel_size: [3, 5]", "kernel_size: [3, 5, 7]")])
-def test_an_edited_space_file_is_refused_on_resume(tmp_path: Path, edit: tuple[str, str]) -> None:
-    space, out = write_space(tmp_path), tmp_path / "runs"
-    assert run_nas(*flags(space, out, 2), timeout=300).returncode == 0
-    before = files_under(tmp_path / "runs")
+def test_an_edited_space_file_is_refused_on_resume(tmp_path: Path, edit: tuple[str, str],
+                                                   one_trial_run: Path) -> None:
+    space, out = copy_of(one_trial_run, tmp_path)
+    before = files_under(out)
     space.write_text(TINY_SEARCH_SPACE.replace(*edit))
     run = run_nas(*flags(space, out, 3), timeout=300)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and "space_digest" in run.stderr
-    assert "CategoricalDistribution" not in run.stderr and files_under(tmp_path / "runs") == before
+    assert "CategoricalDistribution" not in run.stderr and files_under(out) == before
 
 
 def test_creation_is_all_or_nothing(tmp_path: Path) -> None:
