@@ -16,11 +16,11 @@ canvas (no pyplot state, no display) and written atomically.
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nas.files import atomic_write
+from nas.numbers import is_finite
 from nas.validation.truth_checks import BUDGET_TAU, NOISE_TAU, PLATEAU_PT
 
 __all__ = ["KIND_COLOURS", "truth_figure", "write_truth_figures"]
@@ -73,12 +73,8 @@ def _say(ax: Any, title: str, message: str) -> None:
     ax.set_yticks([])
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
-
-
 def _signals(ax: Any, s: Mapping[str, Any]) -> None:
-    rows = [r for r in s["rows"] if _finite(r["corr"].get("tau"))]
+    rows = [r for r in s["rows"] if is_finite(r["corr"].get("tau"))]
     if not rows:
         _say(ax, "signals against the truth", "no signal scored yet")
         return
@@ -92,7 +88,7 @@ def _signals(ax: Any, s: Mapping[str, Any]) -> None:
     ax.set_yticks(range(len(rows)), [r["name"] for r in rows], fontsize=8)
     ax.axvline(0, color="0.5", lw=0.8)
     seeds_tau = s["noise"].get("corr", {}).get("tau")
-    if _finite(seeds_tau):
+    if is_finite(seeds_tau):
         ax.axvline(seeds_tau, color="black", ls=":", lw=1.2, label=f"seeds agree (τ {seeds_tau:.2f})")
     for kind, colour in KIND_COLOURS.items():
         if any(r["kind"] == kind for r in rows):
@@ -150,7 +146,7 @@ def _budget(ax: Any, s: Mapping[str, Any], epochs: int, factor: int) -> None:
     verdict = ("stable" if b.get("stable") else "not stable") if b.get("complete") else \
         f"pending, {s['plan'].budget_n - len(b['names'])} more nets training"
     ax.set_title(f"{title}\nτ {c['tau']:.2f} [{c['tau_lo']:.2f}, {c['tau_hi']:.2f}] on {c['n']} nets: {verdict} "
-                 f"(τ ≥ {BUDGET_TAU})" + (f"\nseed noise alone would leave τ ≈ {cap:.2f}" if _finite(cap) else ""),
+                 f"(τ ≥ {BUDGET_TAU})" + (f"\nseed noise alone would leave τ ≈ {cap:.2f}" if is_finite(cap) else ""),
                  fontsize=9)
 
 
