@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nas.cli import bench_quality, bench_runtimes
-from nas.cli.common import CliError, OneLineParser, backend_arg, latency_arg, non_negative_int, positive_float, positive_int
+from nas.cli.common import (CliError, OneLineParser, backend_arg, latency_arg, non_negative_int, positive_float,
+                             positive_int, seed_arg)
 
 __all__ = ["add_parser", "run"]
 
@@ -93,7 +94,7 @@ def _add_latency(sub: Any) -> None:
     p.add_argument("--spaces", nargs="+", default=["mnasnet", "mobile_32px"], metavar="SPACE",
                    help="bundled space names or search space YAMLs for parts b and c (default: mnasnet and "
                         "mobile_32px)")
-    p.add_argument("--seed", type=int, default=0, help="seed for test archs (calibration uses seed+1)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed for test archs (calibration uses seed+1)")
     p.add_argument("--lut-dir", default=None,
                    help="keep the tables here and reuse them when they exist (default: a temporary directory, "
                         "so part c times a fresh build)")

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, non_negative_int, positive_float, positive_int, seed_arg
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -53,7 +53,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--min-run-time", type=positive_float, default=0.2, metavar="S",
                    help="seconds per repeat (default 0.2)")
     p.add_argument("--warmup", type=non_negative_int, default=10, help="untimed calls first (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the archs, weights and inputs (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the archs, weights and inputs (default 0)")
     p.add_argument("--exporter", default="auto", choices=("auto", "dynamo", "torchscript"),
                    help="ONNX exporter (default auto: dynamo, TorchScript where dynamo fails)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write every raw number to this JSON file")

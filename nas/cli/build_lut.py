@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nas.cli.common import CliError, backend_arg, non_negative_int, output_file, positive_float, positive_int
+from nas.cli.common import CliError, backend_arg, non_negative_int, output_file, positive_float, positive_int, seed_arg
 from nas.latency.table import DEFAULT_SETTINGS  # numpy and YAML only: `nas --help` stays torch-free
 
 __all__ = ["add_parser", "run"]
@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "ops: overhead + scale × Σ ops, plus per-network terms (layer count, weight MB) where "
                         "they predict the nets left out better (default 40: on mnasnet, 20 nets left 58 %% of held-out "
                         "archs within ±10 %% and 40 left 77 %%, docs/benchmarks.md; 0: no calibration)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the calibration archs (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed for the calibration archs (default 0)")
     p.add_argument("--force", action="store_true", help="do not resume: re-measure everything and overwrite --out "
                                                         "even if it was built with other settings")
     p.add_argument("--passes", type=positive_int, default=_PASSES,

@@ -27,7 +27,7 @@ from nas.latency.units import latency_arg
 
 __all__ = ["BACKEND_NAMES", "CliError", "OneLineParser", "backend_arg", "join_values", "latency_arg",
            "non_negative_float", "non_negative_int", "one_line_warnings", "output_file", "output_folder",
-           "positive_float", "positive_int", "port"]
+           "positive_float", "positive_int", "port", "seed_arg"]
 
 #: The latency backends (``nas.latency.runtimes.BACKENDS``, named here so that parsing flags imports no torch).
 BACKEND_NAMES = ("eager", "onnxruntime", "openvino")
@@ -80,6 +80,18 @@ def pixels(minimum: int) -> Callable[[str], int]:
 def non_negative_int(text: str) -> int:
     """argparse type: an integer ≥ 0."""
     return int(_number(int, text, 0, False, "an integer ≥ 0"))
+
+
+#: The largest seed NumPy's and Optuna's samplers take (``2**32 - 1``); torch takes it too.
+MAX_SEED = 2**32 - 1
+
+
+def seed_arg(text: str) -> int:
+    """argparse type: a seed, an integer from 0 to 2**32 - 1 (the range NumPy's and Optuna's samplers take)."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
 
 
 def positive_float(text: str) -> float:

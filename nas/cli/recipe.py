@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from nas.cli.common import CliError, non_negative_float, non_negative_int, positive_float, positive_int
+from nas.cli.common import CliError, non_negative_float, non_negative_int, positive_float, positive_int, seed_arg
 from nas.train.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS, SCHEDULES, TrainConfig
 
 __all__ = ["add_recipe_args", "recipe_from_args"]
@@ -30,7 +30,7 @@ def add_recipe_args(parser: argparse.ArgumentParser, *, epochs: int | None, epoc
                         help=f"weight decay (default: {_per_optimizer(DEFAULT_WEIGHT_DECAY)})")
     parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule,
                         help="learning-rate schedule: %(choices)s (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help=f"{seed_help} (default: 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help=f"{seed_help} (default: 0)")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads (default: torch's own, usually one per core)")
 
 

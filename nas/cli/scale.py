@@ -10,6 +10,7 @@ Exit code 1 when even the smallest multiplier misses the target (that smallest n
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,24 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+#: Checked before the timing when no --out is given: the default file goes into the working folder.
+_DEFAULT_PROBE = "scaled.yaml"
+
+
+def default_out(name: str) -> Path:
+    """``<name>.yaml`` in the working folder, ``name`` reduced to letters, digits, ``_``, ``.`` and ``-`` (an
+    arch file's ``name:`` may hold ``/`` or ``..``: it must not choose where the file goes)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "scaled"
+    return Path(f"{safe}.yaml")
+
+
 def run(args: argparse.Namespace) -> int:
     from nas.arch.io import dump_arch, load_arch
     from nas.search.evaluate import Evaluator
     from nas.search.scale import scale_to_latency, width_grid
     from nas.search.specs import ProxySpec
 
-    if args.out is not None:
-        output_file(args.out)  # before minutes of timing
+    output_file(args.out if args.out is not None else _DEFAULT_PROBE)  # before minutes of timing
     try:
         arch = load_arch(args.arch)
         changes = {k: v for k, v in (("resolution", args.resolution), ("in_channels", args.in_channels),
@@ -69,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(exc) from None
     result = scale_to_latency(arch, args.latency_target, lambda a: evaluator.measure_arch(a)[0],
                               confirm=args.confirm)
-    out = Path(args.out or f"{result.arch.name}.yaml")
+    out = Path(args.out) if args.out is not None else default_out(result.arch.name)
     dump_arch(result.arch, out)
     verdict = "meets" if result.feasible else "MISSES (even the smallest multiplier)"
     largest = width_grid(arch)[-1][0]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.cli.common import (CliError, backend_arg, latency_arg, non_negative_int, output_folder, positive_float,
-                            positive_int)
+                            positive_int, seed_arg)
 from nas.cli.specs import latency_method, proxy_spec, train_spec
 
 __all__ = ["add_parser", "run"]
@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="start no new trial after this many seconds of searching; the confirmation of the front and "
                         "the export follow (rerun the same command to go on)")
     p.add_argument("--sampler", default="tpe", help="tpe, nsga2, gp or random (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="sampler and proxy seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="sampler and proxy seed (default: %(default)s)")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///<out>/<study>/study.db; "
                                                    "postgresql://… for many workers)")
     p.add_argument("--study-name", default=None, help="default: derived from the options")

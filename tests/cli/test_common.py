@@ -16,7 +16,7 @@ from support import run_nas
 
 import nas.cli
 import nas.cli.inspect
-from nas.cli.common import CliError, one_line_warnings, output_file, output_folder
+from nas.cli.common import CliError, one_line_warnings, output_file, output_folder, seed_arg
 
 
 def test_a_warning_is_one_line_and_shown_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,3 +140,20 @@ def test_a_checkout_reads_its_own_search_spaces(tmp_path: Path) -> None:
                                         str(sorted({p.stem for p in (root / "search_spaces").glob("*.yaml")}
                                                    - {"mnasnet"} | {"mine"})),
                                         "True"]
+
+
+@pytest.mark.parametrize("text,value", [("0", 0), ("7", 7), ("4294967295", 2**32 - 1)])
+def test_a_seed_in_range_is_taken(text: str, value: int) -> None:
+    assert seed_arg(text) == value
+
+
+@pytest.mark.parametrize("command", [["search", "--latency-target", "5ms", "--space", "tiny_32px"],
+                                     ["train", "mobilenet_v2"], ["build-lut", "--space", "tiny_32px"]])
+@pytest.mark.parametrize("seed,message", [("-1", "expected an integer ≥ 0, got '-1'"),
+                                          ("4294967296", "expected an integer from 0 to 4294967295, got '4294967296'")])
+def test_a_seed_out_of_range_is_one_line_before_anything_is_written(command: list[str], seed: str, message: str,
+                                                                     tmp_path: Path) -> None:
+    out = run_nas(*command, "--seed", seed, cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        f"nas {command[0]}: error: argument --seed: {message}"]
+    assert list(tmp_path.iterdir()) == []

@@ -135,3 +135,24 @@ def test_grid_stops_at_the_widest_valid_architecture() -> None:
     assert [a for a, _ in grid] == sorted(a for a, _ in grid) and grid[0][0] == 0.1
     with pytest.raises(ValueError, match=r"^mnasnet_b1: no valid width on the grid 1\.7…2 \(×5 already\)"):
         width_grid(wide, lo=1.7)
+
+
+@pytest.mark.parametrize(("name", "file"), [("mnasnet_b1-x0.50", "mnasnet_b1-x0.50.yaml"),
+                                            ("../../evil/x-x0.5", "evil_x-x0.5.yaml"),
+                                            ("/etc/cron.d/x", "etc_cron.d_x.yaml"), ("..", "scaled.yaml")])
+def test_the_default_output_stays_in_the_working_folder(name: str, file: str) -> None:
+    from nas.cli.scale import default_out
+
+    assert default_out(name) == Path(file)
+
+
+def test_an_arch_name_with_a_path_does_not_choose_where_nas_scale_writes(tmp_path: Path) -> None:
+    text = nas.load_arch("mobilenet_v3_small").to_yaml().replace("name: mobilenet_v3_small", "name: ../../evil/x")
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    (work / "arch.yaml").write_text(text)
+    out = run_nas("scale", "arch.yaml", "--latency-target", "1s", "--resolution", "32", "--threads", "1",
+                  "--confirm", "0", cwd=work, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "evil").exists()
+    assert sorted(p.name for p in work.iterdir()) == ["arch.yaml", "evil_x-x2.00.yaml"]
