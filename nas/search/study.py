@@ -158,9 +158,19 @@ def _check_sqlite_file(database: str | None, shown: str) -> None:
         problem = f"no folder {folder}"
     elif not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
         problem = f"no permission to write {path if path.exists() else folder}"
+    elif path.is_file() and not _sqlite_or_empty(path):
+        problem = f"{path} is not an SQLite database file"
     else:
         return
     raise ValueError(f"cannot open storage {shown}: {problem}")
+
+
+def _sqlite_or_empty(path: Path) -> bool:
+    """True if ``path`` starts with SQLite's header (``SQLite format 3\\0``) or is empty (SQLite makes an empty
+    file a new database); read only."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return not head or head == b"SQLite format 3\x00"
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, *, directions: list[str], sampler: Any,

@@ -66,6 +66,8 @@ def _other_space_table(path: Path) -> Path:
     (["--storage", "sqlite+pysqlcipher:///x.db"], "cannot open storage sqlite+pysqlcipher:///x.db: No module named "
      "'pysqlcipher3' (SQLAlchemy's sqlite driver 'pysqlcipher' is not installed"),
     (["--study-name", "../../etc/x"], "study name '../../etc/x'"),
+    (["--storage", "sqlite:///garbage.db"], "cannot open storage sqlite:///garbage.db: garbage.db is not an SQLite "
+     "database file"),
     (["--space", "dup.yaml"], "dup.yaml: line 16, column 3: invalid YAML: duplicate key 'kernel_size'"),
     (["--space", "evil.yaml"], "evil.yaml: name: expected a name of letters"),
     (["--space", "mnasnet", "--latency", "lut:other.json", "--threads", "1"],
@@ -75,6 +77,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args
     from support import TINY_SEARCH_SPACE
 
     (tmp_path / "dup.yaml").write_text(TINY_SEARCH_SPACE + "  kernel_size: [3]\n")
+    (tmp_path / "garbage.db").write_text("not a database\n")
     (tmp_path / "evil.yaml").write_text(TINY_SEARCH_SPACE.replace("name: tiny\n", "name: ../../etc/x\n", 1))
     _other_space_table(tmp_path / "other.json")
     before = sorted(p.name for p in tmp_path.rglob("*"))
