@@ -156,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the parts ``--only`` asks for (all by default), then report; or time the pilot or the trainer; or
     a truth part (:mod:`nas.cli.validate_truth`)."""
     _defaults(args)
+    if args.merge_cache is not None and args.only not in TRUTH_PARTS:
+        raise CliError(f"--merge-cache works with --only {', '.join(TRUTH_PARTS)} (it fills the truth's training "
+                       f"cache), not {'--only ' + args.only if args.only else 'the default parts'}")
     if args.threads:
         import torch
 

@@ -123,3 +123,12 @@ def test_speed_table_before_and_after(space_path: Path, tmp_path: Path, capsys: 
     assert "## Training speed: cpu" in out and "channels-last, in memory (after)" in out
     assert out.count("| small |") == out.count("| large |") == 3
     assert "Speed-up of" in docs.read_text()
+
+
+@pytest.mark.parametrize("only", [["--only", "report"], []])
+def test_merge_cache_outside_the_truth_parts_is_refused_not_ignored(only: list[str], tmp_path: Path) -> None:
+    out = run_nas("validate-proxy", "--merge-cache", "gpu.jsonl", *only, "--cache", str(tmp_path / "c.jsonl"),
+                  cwd=tmp_path)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "--merge-cache works with --only truth, truth-status, truth-report" in out.stderr
+    assert list(tmp_path.iterdir()) == []
